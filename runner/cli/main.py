@@ -1,0 +1,100 @@
+"""maintctl's entry point: parse, dispatch to a command module, map errors to exit codes.
+
+Command modules are imported to register their arguments, so they must import heavy libraries
+(ansible, boto3, cryptography, ...) inside their ``run`` functions, never at module level.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+from runner.errors import MaintctlError
+
+# Subcommand name -> module; each module defines ``register(subparsers) -> None``.
+COMMANDS: dict[str, str] = {
+    "validate": "runner.cli.validate",
+    "plan": "runner.cli.plan",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maintctl",
+        description="Plan, run and prove routine infrastructure maintenance declared in a git estate.",
+    )
+    parser.add_argument("--estate", metavar="DIR", help="estate root (default: nearest folder with maintenance/)")
+    parser.add_argument("--version", action="version", version=f"maintctl {_version()}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(COMMANDS[name])
+        module.register(sub)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("maintctl")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def internal_log_path() -> Path:
+    """Where tracebacks of unexpected errors go (never to the terminal)."""
+    base = Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "maintctl"
+    try:
+        base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        base = Path(tempfile.gettempdir())
+    return base / "internal-errors.log"
+
+
+def _log_internal(exc: BaseException) -> Path:
+    path = internal_log_path()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(f"--- {datetime.now(timezone.utc).isoformat()} argv={sys.argv!r}\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        rc: int = args.func(args)
+        return rc
+    except MaintctlError as exc:
+        from runner.redact import redact_text
+
+        print(f"maintctl: {redact_text(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("maintctl: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the one place that turns surprises into a message
+        path = _log_internal(exc)
+        print(
+            f"maintctl: internal error ({type(exc).__name__}); this is a bug in maintctl. "
+            f"The traceback is in {path}",
+            file=sys.stderr,
+        )
+        return 70
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
