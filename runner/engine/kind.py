@@ -1,0 +1,89 @@
+"""The contract between the engine and the four kinds of maintenance.
+
+The engine owns everything shared: lease, change record, target resolution, batching (canary,
+batch size, max_errors), cutoff, pre/post checks, progress and evidence of the run as a whole.
+A kind owns what happens to one batch of hosts, plus optional whole-run steps before and after.
+
+A kind is looked up by name in ``runner.kinds.REGISTRY`` (name -> "module:Class"), imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from runner.catalogue.model import Catalogue, Item
+    from runner.evidence.port import EvidenceRecorder
+
+HostStatus = Literal["ok", "changed", "failed", "unreachable", "skipped", "not_started"]
+
+
+@dataclass(kw_only=True)
+class StepResult:
+    """One step on one host (an Ansible task, a command, a check)."""
+
+    name: str
+    status: HostStatus
+    started: datetime | None = None
+    finished: datetime | None = None
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class HostResult:
+    """What happened to one host in one run. ``data`` holds the kind's own per-host facts."""
+
+    host: str
+    status: HostStatus
+    steps: list[StepResult] = field(default_factory=list)
+    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> bool:
+        return self.status in ("failed", "unreachable")
+
+
+@dataclass(kw_only=True)
+class RunContext:
+    """Everything a kind may use while it runs. Built by the engine, one per run."""
+
+    run_id: str
+    item: Item
+    catalogue: Catalogue
+    estate_root: str
+    state_dir: str
+    occurrence: str
+    bundle_id: str
+    evidence: EvidenceRecorder
+    hosts: Sequence[str]
+    deadline: datetime | None  # no new work after this instant (window end - cutoff)
+    mode: Literal["apply", "check"] = "apply"
+    emit: Callable[[str, Mapping[str, Any]], None] = lambda _event, _data: None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class KindRunner(Protocol):
+    """What every kind implements. Every method may raise ``MaintctlError`` subclasses."""
+
+    name: str
+
+    def needs_change_record(self, ctx: RunContext) -> bool:
+        """Whether this run changes anything (drift in check mode does not)."""
+        ...
+
+    def before(self, ctx: RunContext) -> None:
+        """Whole-run preparation before the first batch (scan, issue certificates, ...)."""
+        ...
+
+    def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
+        """Do the kind's work on one batch and return one result per host, in order."""
+        ...
+
+    def after(self, ctx: RunContext, results: Sequence[HostResult]) -> dict[str, Any]:
+        """Whole-run finish (reports, compliance summary); returns a summary for evidence."""
+        ...

@@ -1,0 +1,7 @@
+"""The four kinds of maintenance. Each registers its runner class here, imported lazily by name."""
+
+from __future__ import annotations
+
+REGISTRY: dict[str, str] = {
+    # kind name -> "module:Class" implementing runner.engine.kind.KindRunner
+}
