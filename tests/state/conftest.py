@@ -1,0 +1,66 @@
+"""State store fixtures: one ``store_factory`` per implementation, the contract suite runs over all."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.state.base import StateStore
+
+from .pgcluster import fresh_database, pg_cluster
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """A PostgreSQL server: MAINTCTL_TEST_PG_DSN if set, else a throwaway cluster for the session."""
+    given = os.environ.get("MAINTCTL_TEST_PG_DSN")
+    if given:
+        yield given
+        return
+    with pg_cluster() as dsn:
+        yield dsn
+
+
+StoreSpec = tuple[Callable[[], StateStore], str]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> StoreSpec:
+    """(factory, location): the factory opens another connection to the same store (for races)."""
+    if request.param == "sqlite":
+        from runner.state.sqlite import SQLiteStateStore
+
+        path = str(tmp_path / "state.db")
+        return (lambda: SQLiteStateStore(path)), path
+    dsn = request.getfixturevalue("pg_dsn")
+    if os.environ.get("MAINTCTL_TEST_PG_DSN"):
+        db_dsn = dsn  # a given server: use its database as it is, tables are created if missing
+        _truncate(db_dsn)
+    else:
+        db_dsn = fresh_database(dsn, f"t{os.getpid()}_{next(_counter)}")
+    from runner.state.postgres import PostgresStateStore
+
+    return (lambda: PostgresStateStore(db_dsn)), db_dsn
+
+
+def _truncate(dsn: str) -> None:
+    from runner.state.postgres import PostgresStateStore
+
+    PostgresStateStore(dsn).close()
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("TRUNCATE runs, batches, hosts, steps, leases")
+
+
+@pytest.fixture
+def store(store_spec: StoreSpec) -> Iterator[StateStore]:
+    s = store_spec[0]()
+    yield s
+    s.close()
