@@ -1,0 +1,1 @@
+"""The backup kind: restic and PostgreSQL backups, AWS snapshots, and restore verification."""
