@@ -1,0 +1,1 @@
+"""Patch windows: baselines, scans and rolling installs of OS updates (apt and dnf)."""
