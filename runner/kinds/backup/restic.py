@@ -136,9 +136,7 @@ def parse_backup(text: str) -> BackupSummary:
 def parse_check(rc: int, output: str, subset: str | None) -> CheckReport:
     """Name every damaged pack and error line restic check reported."""
     packs = tuple(dict.fromkeys(_PACK_RE.findall(output)))
-    errors = tuple(
-        line.strip() for line in output.splitlines() if _ERROR_LINE.search(line) and "%" not in line
-    )
+    errors = tuple(line.strip() for line in output.splitlines() if _ERROR_LINE.search(line) and "%" not in line)
     return CheckReport(ok=rc == 0, read_data_subset=subset, damaged_packs=packs, errors=errors)
 
 
@@ -151,14 +149,26 @@ class Restic:
     binary: str = "restic"
     timeout: float | None = None
 
-    def _run(self, args: Sequence[str], *, what: str, pipe_in: str = "", check: bool = True) -> CommandResult:
+    def _run(
+        self,
+        args: Sequence[str],
+        *,
+        what: str,
+        pipe_in: str = "",
+        check: bool = True,
+        extra_secrets: Mapping[str, str] | None = None,
+    ) -> CommandResult:
         cmd = f"{self.repo.prefix()} {self.binary} {' '.join(shlex.quote(a) for a in args)}"
         if pipe_in:
             cmd = f"{pipe_in} | {cmd}"
-        res = self.shell.run(cmd, secrets=self.repo.secrets(), timeout=self.timeout)
+        res = self.shell.run(cmd, secrets=self._secrets(extra_secrets), timeout=self.timeout)
         if check and not res.ok:
             raise CommandFailed(what, res)
         return res
+
+    def _secrets(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        register((extra or {}).values())
+        return {**self.repo.secrets(), **(extra or {})}
 
     def is_initialised(self) -> bool:
         return self._run(["cat", "config", "--no-lock"], what="restic cat config", check=False).ok
@@ -168,9 +178,7 @@ class Restic:
         if not self.is_initialised():
             self._run(["init"], what="restic init")
 
-    def backup(
-        self, paths: Sequence[str], *, tags: Sequence[str] = (), host: str | None = None
-    ) -> BackupSummary:
+    def backup(self, paths: Sequence[str], *, tags: Sequence[str] = (), host: str | None = None) -> BackupSummary:
         args = ["backup", "--json", *(f"--tag={t}" for t in tags)]
         if host:
             args.append(f"--host={host}")
@@ -178,7 +186,14 @@ class Restic:
         return parse_backup(res.stdout)
 
     def backup_stdin(
-        self, producer: str, filename: str, *, tags: Sequence[str] = (), host: str | None = None
+        self,
+        producer: str,
+        filename: str,
+        *,
+        tags: Sequence[str] = (),
+        host: str | None = None,
+        secrets: Mapping[str, str] | None = None,
+        label: str = "producer",
     ) -> BackupSummary:
         """Stream ``producer``'s stdout into a snapshot; a failing producer fails the backup.
 
@@ -187,7 +202,7 @@ class Restic:
         args = ["backup", "--json", "--stdin", f"--stdin-filename={filename}", *(f"--tag={t}" for t in tags)]
         if host:
             args.append(f"--host={host}")
-        res = self._run(args, what="restic backup --stdin", pipe_in=producer, check=False)
+        res = self._run(args, what="restic backup --stdin", pipe_in=producer, check=False, extra_secrets=secrets)
         if res.ok:
             return parse_backup(res.stdout)
         try:
@@ -195,7 +210,7 @@ class Restic:
             self._run(["forget", partial.snapshot_id], what="restic forget (partial snapshot)", check=False)
         except AdapterError:
             pass
-        raise CommandFailed(f"{producer.split()[0]} | restic backup --stdin", res)
+        raise CommandFailed(f"{label} | restic backup --stdin", res)
 
     def snapshots(self, *, tags: Sequence[str] = (), host: str | None = None) -> list[Snapshot]:
         args = ["snapshots", "--json", "--no-lock", *(f"--tag={t}" for t in tags)]
@@ -203,9 +218,7 @@ class Restic:
             args.append(f"--host={host}")
         return parse_snapshots(self._run(args, what="restic snapshots").stdout)
 
-    def forget(
-        self, keep: Mapping[str, int], *, tags: Sequence[str] = (), prune: bool = True
-    ) -> dict[str, Any]:
+    def forget(self, keep: Mapping[str, int], *, tags: Sequence[str] = (), prune: bool = True) -> dict[str, Any]:
         """Apply retention (keep-daily/weekly/monthly/last...). Call only after a successful backup."""
         args = ["forget", "--json", *(f"--keep-{k}={int(v)}" for k, v in sorted(keep.items()) if v)]
         if len(args) == 2:
@@ -226,12 +239,20 @@ class Restic:
         args = ["restore", snapshot, f"--target={target}", *(f"--include={i}" for i in include)]
         return self._run(args, what="restic restore")
 
-    def dump_into(self, snapshot: str, filename: str, consumer: str) -> CommandResult:
+    def dump_into(
+        self,
+        snapshot: str,
+        filename: str,
+        consumer: str,
+        *,
+        secrets: Mapping[str, str] | None = None,
+        label: str = "consumer",
+    ) -> CommandResult:
         """Stream one file of a snapshot into ``consumer`` (for example pg_restore)."""
         cmd = f"{self.repo.prefix()} {self.binary} dump {shlex.quote(snapshot)} {shlex.quote(filename)}"
-        res = self.shell.run(f"{cmd} | {consumer}", secrets=self.repo.secrets(), timeout=self.timeout)
+        res = self.shell.run(f"{cmd} | {consumer}", secrets=self._secrets(secrets), timeout=self.timeout)
         if not res.ok:
-            raise CommandFailed(f"restic dump | {consumer.split()[0]}", res)
+            raise CommandFailed(f"restic dump | {label}", res)
         return res
 
     def check(self, *, read_data_subset: str | None = None, read_data: bool = False) -> CheckReport:
@@ -241,9 +262,7 @@ class Restic:
         elif read_data:
             args.append("--read-data")
         res = self._run(args, what="restic check", check=False)
-        return parse_check(
-            res.rc, res.stdout + "\n" + res.stderr, read_data_subset or ("all" if read_data else None)
-        )
+        return parse_check(res.rc, res.stdout + "\n" + res.stderr, read_data_subset or ("all" if read_data else None))
 
     def stats(self, mode: str = "restore-size") -> dict[str, Any]:
         res = self._run(["stats", "--json", "--no-lock", f"--mode={mode}"], what="restic stats")

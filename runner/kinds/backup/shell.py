@@ -108,9 +108,7 @@ class LocalShell:
                 check=False,
             )
         except subprocess.TimeoutExpired as exc:
-            raise AdapterError(
-                f"{self.host}: command timed out after {timeout}s: {redact_text(script)}"
-            ) from exc
+            raise AdapterError(f"{self.host}: command timed out after {timeout}s: {redact_text(script)}") from exc
         return CommandResult(
             host=self.host,
             command=redact_text(script),
