@@ -1,0 +1,69 @@
+"""Single commands on a target host, for the certificate steps that must happen *on* the host
+(key and CSR generation, HTTP-01 token files, reading certificate files).
+
+``Shell`` is the small port; ``LocalShell`` runs on this machine (hosts whose connection is local,
+and tests); the SSH implementation runs over the engine's SSH adapter (host keys checked).
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from typing import Protocol
+
+from runner.errors import AdapterError
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandResult:
+    host: str
+    command: str
+    rc: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def ok(self) -> bool:
+        return self.rc == 0
+
+    def tail(self, chars: int = 400) -> str:
+        from runner.redact import redact_text
+
+        text = (self.stderr or self.stdout).decode("utf-8", "replace").strip()
+        return redact_text(text[-chars:])
+
+
+class CommandFailed(AdapterError):
+    def __init__(self, result: CommandResult, what: str) -> None:
+        self.result = result
+        super().__init__(f"{result.host}: {what} failed (exit {result.rc}): {result.tail()}")
+
+
+class Shell(Protocol):
+    def run(self, host: str, command: str, *, stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+        """Run ``command`` with /bin/sh on ``host``; never raises for a non-zero exit."""
+        ...
+
+
+def check(result: CommandResult, what: str) -> CommandResult:
+    if not result.ok:
+        raise CommandFailed(result, what)
+    return result
+
+
+class LocalShell:
+    """Runs commands on this machine (connection: local)."""
+
+    def run(self, host: str, command: str, *, stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+        try:
+            proc = subprocess.run(  # noqa: S602 - commands are built with shlex.quote by this package
+                command, shell=True, input=stdin or b"", capture_output=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise AdapterError(f"{host}: command timed out after {timeout:g}s") from exc
+        return CommandResult(host=host, command=command, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+def q(value: str) -> str:
+    return shlex.quote(value)
