@@ -25,3 +25,34 @@ def local_inventory(tmp: Path, hosts: dict[str, str], extra: dict[str, str] | No
     inv = tmp / "inventory.ini"
     inv.write_text("\n".join(lines) + "\n")
     return inv
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_moto(bindir: Path) -> tuple[Any, str]:
+    """Start moto's server on 127.0.0.1 and wait until it answers; returns (process, endpoint)."""
+    import subprocess
+    import time
+    import urllib.request
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)  # noqa: S310 - local test server
+            return proc, endpoint
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("moto_server did not start")
