@@ -50,9 +50,7 @@ BUCKET = {"versioning": "enabled", "encryption": "AES256", "public_access_block"
 def test_buckets_in_sync_and_drifted(aws: str) -> None:
     make_bucket("good", versioning=True, encrypted=True, pab=True)
     make_bucket("bad", versioning=False, encrypted=False, pab=False)
-    s = settings(
-        {"s3_buckets": [{"name": "good", **BUCKET}, {"name": "bad", **BUCKET}, {"name": "gone", **BUCKET}]}
-    )
+    s = settings({"s3_buckets": [{"name": "good", **BUCKET}, {"name": "bad", **BUCKET}, {"name": "gone", **BUCKET}]})
     assert s.aws is not None
     findings = compare("aws-drift", s.aws, live_state(session(), s.aws, s.estate_tag))
     got = status(findings)
@@ -85,9 +83,7 @@ def test_security_group_ingress_exact_set(aws: str) -> None:
     declared = [{"protocol": "tcp", "port": 443, "cidrs": ["0.0.0.0/0"]}]
     s = settings({"security_groups": [{"id": sg, "ingress": declared}]})
     assert s.aws is not None
-    assert status(compare("i", s.aws, live_state(session(), s.aws, None))) == {
-        (f"sg:{sg}", "ingress"): "in_sync"
-    }
+    assert status(compare("i", s.aws, live_state(session(), s.aws, None))) == {(f"sg:{sg}", "ingress"): "in_sync"}
     # An extra rule added by hand is drift, shown as a removed line in the diff.
     ssh = [{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "203.0.113.0/24"}]}]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=ssh)
@@ -108,9 +104,7 @@ def test_password_policy(aws: str) -> None:
     s = settings({"iam_password_policy": declared})
     assert s.aws is not None
     assert (
-        status(compare("i", s.aws, live_state(session(), s.aws, None)))[
-            ("iam:password-policy", "password_policy")
-        ]
+        status(compare("i", s.aws, live_state(session(), s.aws, None)))[("iam:password-policy", "password_policy")]
         == "drift"
     )
     boto3.client("iam").update_account_password_policy(MinimumPasswordLength=8, RequireSymbols=True)
@@ -147,8 +141,6 @@ def test_unmanaged_tagged_resources(aws: str) -> None:
         (f"ec2:{inst}", "managed"): "unmanaged",
     }
     # Declaring the instance by its Name tag makes it managed.
-    s2 = settings(
-        {"s3_buckets": [{"name": "declared"}], "ec2_instances": ["web9", "stray"], "unmanaged": True}
-    )
+    s2 = settings({"s3_buckets": [{"name": "declared"}], "ec2_instances": ["web9", "stray"], "unmanaged": True})
     assert s2.aws is not None
     assert {f.target for f in unmanaged("i", TAG, live.tagged, declared_names([s2.aws]))} == {f"sg:{sg}"}

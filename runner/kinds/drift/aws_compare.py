@@ -52,12 +52,8 @@ class LiveState:
     tagged: tuple[TaggedResource, ...] = ()
 
 
-def _finding(
-    item: str, target: str, check: str, status: Status, message: str = "", diff: str = ""
-) -> Finding:
-    return Finding(
-        item=item, source="aws", target=target, check=check, status=status, message=message, diff=diff
-    )
+def _finding(item: str, target: str, check: str, status: Status, message: str = "", diff: str = "") -> Finding:
+    return Finding(item=item, source="aws", target=target, check=check, status=status, message=message, diff=diff)
 
 
 def _bucket(item: str, want: BucketBaseline, have: BucketState | None) -> list[Finding]:
@@ -83,9 +79,7 @@ def _bucket(item: str, want: BucketBaseline, have: BucketState | None) -> list[F
             ""
             if not wrong
             else "public access block differs: "
-            + ", ".join(
-                f"{k} is {bool(live.get(k, False))}, declared {want.public_access_block[k]}" for k in wrong
-            )
+            + ", ".join(f"{k} is {bool(live.get(k, False))}, declared {want.public_access_block[k]}" for k in wrong)
         )
         out.append(_finding(item, target, "public_access_block", "drift" if wrong else "in_sync", msg))
     return out
@@ -143,9 +137,7 @@ def declared_names(baselines: Iterable[AwsBaseline]) -> set[str]:
     return names
 
 
-def unmanaged(
-    item: str, tag: tuple[str, str], tagged: Iterable[TaggedResource], declared: set[str]
-) -> list[Finding]:
+def unmanaged(item: str, tag: tuple[str, str], tagged: Iterable[TaggedResource], declared: set[str]) -> list[Finding]:
     """Tagged live resources that no drift item declares."""
     out = []
     for res in tagged:

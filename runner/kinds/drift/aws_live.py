@@ -77,11 +77,7 @@ def rules_of(permissions: Iterable[dict[str, Any]]) -> frozenset[Rule]:
 
 
 def group_state(ec2: Any, ref: str) -> GroupState:
-    flt = (
-        {"GroupIds": [ref]}
-        if ref.startswith("sg-")
-        else {"Filters": [{"Name": "group-name", "Values": [ref]}]}
-    )
+    flt = {"GroupIds": [ref]} if ref.startswith("sg-") else {"Filters": [{"Name": "group-name", "Values": [ref]}]}
     from botocore.exceptions import ClientError
 
     try:
@@ -93,9 +89,7 @@ def group_state(ec2: Any, ref: str) -> GroupState:
     if not groups:
         return GroupState(ref=ref, exists=False)
     g = groups[0]
-    return GroupState(
-        ref=ref, id=g["GroupId"], name=g.get("GroupName", ""), ingress=rules_of(g["IpPermissions"])
-    )
+    return GroupState(ref=ref, id=g["GroupId"], name=g.get("GroupName", ""), ingress=rules_of(g["IpPermissions"]))
 
 
 def password_policy(iam: Any) -> dict[str, Any] | None:

@@ -18,9 +18,7 @@ from runner.kinds.drift import diffs
 from runner.kinds.drift.findings import Finding, Status
 
 # Actions that cannot report what they would do: in check mode they are skipped or lie.
-UNCHECKABLE_ACTIONS = frozenset(
-    {"command", "shell", "raw", "script", "expect", "win_shell", "win_command", "psexec"}
-)
+UNCHECKABLE_ACTIONS = frozenset({"command", "shell", "raw", "script", "expect", "win_shell", "win_command", "psexec"})
 _RESULT_EVENTS = {
     "runner_on_ok": "ok",
     "runner_on_failed": "failed",
@@ -71,9 +69,7 @@ def _message(res: Mapping[str, Any]) -> str:
     return str(msg).strip().splitlines()[0][:500] if str(msg).strip() else ""
 
 
-def classify_event(
-    item: str, event: Mapping[str, Any], skip_reasons: SkipReasons | None = None
-) -> Finding | None:
+def classify_event(item: str, event: Mapping[str, Any], skip_reasons: SkipReasons | None = None) -> Finding | None:
     """The finding for one host-level result event, or None for any other event."""
     kind = _RESULT_EVENTS.get(str(event.get("event", "")))
     data = event.get("event_data") or {}

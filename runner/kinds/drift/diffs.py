@@ -31,9 +31,7 @@ def _one(diff: Mapping[str, Any]) -> str:
         fromfile=before_header,
         tofile=after_header,
     )
-    out = "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
-    )
+    out = "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
     return out
 
 

@@ -54,6 +54,8 @@ class ItemReport:
     item: str
     findings: tuple[Finding, ...] = ()
     errors: tuple[str, ...] = field(default_factory=tuple)
+    location: str = ""  # file:line of the item in the catalogue
+    notes: tuple[str, ...] = ()  # e.g. waivers that cover nothing
 
 
 def sort_findings(findings: Iterable[Finding]) -> list[Finding]:

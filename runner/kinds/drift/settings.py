@@ -48,9 +48,7 @@ class Rule:
         ports = (
             "all"
             if self.from_port == -1
-            else (
-                str(self.from_port) if self.from_port == self.to_port else f"{self.from_port}-{self.to_port}"
-            )
+            else (str(self.from_port) if self.from_port == self.to_port else f"{self.from_port}-{self.to_port}")
         )
         return f"{self.protocol} {ports} from {self.source}"
 
