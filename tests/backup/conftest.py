@@ -142,3 +142,43 @@ def pg_cluster() -> Iterator[dict[str, str]]:
             [*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True
         )
         shutil.rmtree(base, ignore_errors=True)
+
+
+class PgAdmin:
+    """psql as the cluster's superuser, for seeding and inspecting test databases."""
+
+    def __init__(self, pg: dict[str, str]) -> None:
+        self.pg = pg
+
+    def sql(self, db: str, sql: str) -> str:
+        out = subprocess.run(
+            [
+                "psql",
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-h",
+                self.pg["host"],
+                "-p",
+                self.pg["port"],
+                "-U",
+                "postgres",
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return out.stdout.strip()
+
+    def databases(self) -> list[str]:
+        return self.sql("postgres", "select datname from pg_database").split()
+
+
+@pytest.fixture()
+def pg_admin(pg_cluster: dict[str, str]) -> PgAdmin:
+    return PgAdmin(pg_cluster)

@@ -5,6 +5,7 @@ The scratch database is always dropped afterwards, also when the restore or a ch
 
 from __future__ import annotations
 
+import re
 import secrets as _secrets
 import shlex
 from collections.abc import Iterator, Sequence
@@ -87,7 +88,8 @@ def backup_database(
 
 
 def scratch_name(database: str) -> str:
-    return f"maintctl_verify_{database[:30]}_{_secrets.token_hex(4)}"
+    safe = re.sub(r"[^a-z0-9_]", "_", database.lower())[:30]
+    return f"maintctl_verify_{safe}_{_secrets.token_hex(4)}"
 
 
 @contextmanager
