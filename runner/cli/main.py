@@ -22,6 +22,8 @@ from runner.errors import MaintctlError
 COMMANDS: dict[str, str] = {
     "validate": "runner.cli.validate",
     "plan": "runner.cli.plan",
+    "evidence": "runner.cli.evidence",
+    "changes": "runner.cli.changes",
 }
 
 
