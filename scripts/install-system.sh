@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(openssh-server openssh-client nginx-light postgresql postgresql-client restic pebble
       dpkg-dev iproute2 iptables procps psmisc util-linux openssl curl ca-certificates
-      python3 python3-apt dnsmasq-base)
+      python3 python3-apt dnsmasq-base gnupg gpg-agent)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
