@@ -114,8 +114,9 @@ class WebrootSolver:
     def present(self, tasks: Sequence[ChallengeTask]) -> None:
         for t in tasks:
             path = q(f"{self.folder}/{t.token}")
-            cmd = f"set -eu; mkdir -p {q(self.folder)}; chmod 755 {q(self.folder)}; cat > {path}; chmod 644 {path}"
-            check(self.shell.run(self.host, cmd, stdin=t.content.encode()), "placing the HTTP-01 token")
+            cmd = (f"set -eu; umask 022; mkdir -p {q(self.folder)}; "
+                   f"printf %s {q(t.content)} > {path}; chmod 644 {path}")
+            check(self.shell.run(self.host, cmd), "placing the HTTP-01 token")
 
     def cleanup(self, tasks: Sequence[ChallengeTask]) -> None:
         if tasks:

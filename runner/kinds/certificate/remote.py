@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import shlex
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from runner.errors import AdapterError
 
@@ -63,6 +65,33 @@ class LocalShell:
         except subprocess.TimeoutExpired as exc:
             raise AdapterError(f"{host}: command timed out after {timeout:g}s") from exc
         return CommandResult(host=host, command=command, rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+class SshShell:
+    """Runs commands over SSH through the engine's SSH adapter (host keys checked there)."""
+
+    def __init__(self, hostvars: Mapping[str, Mapping[str, Any]], known_hosts: Path) -> None:
+        self.hostvars = hostvars
+        self.known_hosts = known_hosts
+
+    def run(self, host: str, command: str, *, stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
+        from runner.adapters import ssh
+
+        if stdin:
+            raise AdapterError(f"{host}: the SSH adapter runs commands without input")
+        target = ssh.SSHTarget.from_hostvars(host, self.hostvars.get(host, {}), self.known_hosts)
+        res = ssh.run_command(target, command, timeout=timeout, check=False)
+        return CommandResult(host=host, command=command, rc=res.exited, stdout=res.stdout.encode(),
+                             stderr=res.stderr.encode())
+
+
+def shell_for(host: str, hostvars: Mapping[str, Any], ssh: SshShell | None) -> Shell:
+    """LocalShell for hosts whose Ansible connection is local, else SSH."""
+    if hostvars.get("ansible_connection") == "local":
+        return LocalShell()
+    if ssh is None:
+        raise AdapterError(f"{host}: no SSH access configured")
+    return ssh
 
 
 def q(value: str) -> str:
