@@ -1,0 +1,106 @@
+"""RDS DB snapshots and their proof: restore to a temporary instance, check it, delete it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from runner.errors import AdapterError
+from runner.kinds.backup.snapshots import _aws, _delete, _expect, _tagdict, _tags, _wait, token
+from runner.kinds.backup.verify import RestoreReport
+
+
+def rds_instance(rds: Any, instance_id: str) -> dict[str, Any]:
+    out = _aws(rds.describe_db_instances, "describe_db_instances", DBInstanceIdentifier=instance_id)
+    return dict(out["DBInstances"][0])
+
+
+def rds_snapshot(
+    rds: Any, instance_id: str, item: str, tags: Mapping[str, str], timeout: float = 600
+) -> dict[str, Any]:
+    """Take a manual DB snapshot, tagged, and wait until it is available."""
+    name = f"maintctl-{item}-{datetime.now(UTC):%Y%m%d%H%M%S}-{token()}".replace("_", "-").lower()
+    _aws(
+        rds.create_db_snapshot,
+        "create_db_snapshot",
+        DBSnapshotIdentifier=name,
+        DBInstanceIdentifier=instance_id,
+        Tags=_tags(tags),
+    )
+
+    def state() -> str:
+        return str(rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"][0]["Status"])
+
+    _wait(f"RDS snapshot {name}", state, "available", timeout)
+    return dict(rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"][0])
+
+
+def rds_restore_test(
+    rds: Any, snapshot: Mapping[str, Any], source: Mapping[str, Any], want_tags: Mapping[str, str], timeout: float = 900
+) -> RestoreReport:
+    """Restore ``snapshot`` into a temporary instance, compare engine, storage and tags, delete it."""
+    sid = snapshot["DBSnapshotIdentifier"]
+    report = RestoreReport(kind="rds", host="aws", snapshot_id=sid)
+    taken = snapshot.get("SnapshotCreateTime") or datetime.now(UTC)
+    report.snapshot_time = taken.isoformat()
+    temp = f"maintctl-verify-{token()}"
+    created = False
+    try:
+        started, t0 = datetime.now(UTC), time.monotonic()
+        _aws(
+            rds.restore_db_instance_from_db_snapshot,
+            "restore_db_instance_from_db_snapshot",
+            DBInstanceIdentifier=temp,
+            DBSnapshotIdentifier=sid,
+            DBInstanceClass=source.get("DBInstanceClass", "db.t3.micro"),
+            Tags=_tags({"maintctl:scratch": "true"}),
+        )
+        created = True
+
+        def state() -> str:
+            return str(rds_instance(rds, temp)["DBInstanceStatus"])
+
+        _wait(f"temporary DB instance {temp}", state, "available", timeout)
+        report.rto_seconds = round(time.monotonic() - t0, 3)
+        report.rpo_seconds = round((started - taken).total_seconds(), 3)
+        got = rds_instance(rds, temp)
+        _expect(report, "instance status", got["DBInstanceStatus"], "available")
+        _expect(report, "engine", got.get("Engine"), source.get("Engine"))
+        _expect(report, "allocated storage", got.get("AllocatedStorage"), source.get("AllocatedStorage"))
+        have = _tagdict(rds.list_tags_for_resource(ResourceName=snapshot["DBSnapshotArn"])["TagList"])
+        for k, v in want_tags.items():
+            _expect(report, f"snapshot tag {k}", have.get(k), v)
+    except AdapterError as exc:
+        report.error = str(exc)
+    finally:
+        report.scratch = temp
+        report.cleaned = (
+            _delete(
+                lambda: rds.delete_db_instance(DBInstanceIdentifier=temp, SkipFinalSnapshot=True),
+                report,
+                f"DB instance {temp}",
+            )
+            if created
+            else True
+        )
+    return report
+
+
+def prune_rds(rds: Any, instance_id: str, tags: Mapping[str, str], keep: int) -> list[str]:
+    """Delete this plan's manual snapshots of ``instance_id`` beyond the newest ``keep``."""
+    out = _aws(
+        rds.describe_db_snapshots, "describe_db_snapshots", DBInstanceIdentifier=instance_id, SnapshotType="manual"
+    )["DBSnapshots"]
+    mine = []
+    for s in out:
+        have = _tagdict(rds.list_tags_for_resource(ResourceName=s["DBSnapshotArn"])["TagList"])
+        if all(have.get(k) == v for k, v in tags.items() if k != "maintctl:run"):
+            mine.append(s)
+    old = sorted(mine, key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC), reverse=True)[
+        max(keep, 1) :
+    ]
+    for s in old:
+        _aws(rds.delete_db_snapshot, "delete_db_snapshot", DBSnapshotIdentifier=s["DBSnapshotIdentifier"])
+    return [s["DBSnapshotIdentifier"] for s in old]

@@ -1,0 +1,153 @@
+"""AWS-native backups: EBS volume snapshots and RDS DB snapshots, proven by a temporary restore.
+
+Every temporary resource (volume, DB instance) is deleted in a ``finally`` block; the report says
+whether that worked. Clients come from the engine's session factory (``runner.adapters.aws``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from runner.errors import AdapterError
+from runner.kinds.backup.verify import RestoreReport
+
+POLL = 0.5
+
+
+def _tags(d: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(d.items())]
+
+
+def _tagdict(tags: Any) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in tags or ()}
+
+
+def _wait(what: str, probe: Callable[[], str], want: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    state = ""
+    while time.monotonic() < deadline:
+        state = probe()
+        if state == want:
+            return
+        if state in ("error", "failed", "incompatible-restore"):
+            break
+        time.sleep(POLL)
+    raise AdapterError(f"{what} is {state or 'unknown'}, not {want} (waited up to {timeout:g}s)")
+
+
+def _aws(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+    import botocore.exceptions
+
+    try:
+        return call(**kwargs)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise AdapterError(f"AWS {what}: {exc}") from exc
+
+
+def ebs_volumes(ec2: Any, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Volumes named by ``volume_id`` or selected by every tag in ``tags``."""
+    if spec.get("volume_id"):
+        out = _aws(ec2.describe_volumes, "describe_volumes", VolumeIds=[str(spec["volume_id"])])
+    else:
+        filters = [{"Name": f"tag:{k}", "Values": [str(v)]} for k, v in (spec.get("tags") or {}).items()]
+        if not filters:
+            raise AdapterError("an ebs plan names volume_id or tags")
+        out = _aws(ec2.describe_volumes, "describe_volumes", Filters=filters)
+    vols: list[dict[str, Any]] = out["Volumes"]
+    if not vols:
+        raise AdapterError(f"no EBS volume matches {dict(spec)}")
+    return vols
+
+
+def ebs_snapshot(ec2: Any, volume: Mapping[str, Any], tags: Mapping[str, str], timeout: float = 300) -> dict[str, Any]:
+    """Snapshot one volume, tagged, and wait until it is completed."""
+    snap = _aws(
+        ec2.create_snapshot,
+        "create_snapshot",
+        VolumeId=volume["VolumeId"],
+        Description=f"maintctl backup of {volume['VolumeId']}",
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tags(tags)}],
+    )
+    sid = snap["SnapshotId"]
+
+    def state() -> str:
+        return str(ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"])
+
+    _wait(f"EBS snapshot {sid}", state, "completed", timeout)
+    return dict(ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
+
+
+def ebs_restore_test(
+    ec2: Any, snapshot: Mapping[str, Any], volume: Mapping[str, Any], want_tags: Mapping[str, str], timeout: float = 300
+) -> RestoreReport:
+    """Make a temporary volume from ``snapshot``, check state, size and tags, then delete it."""
+    report = RestoreReport(kind="ebs", host="aws", snapshot_id=snapshot["SnapshotId"])
+    taken = snapshot["StartTime"]
+    report.snapshot_time = taken.isoformat()
+    vid = ""
+    try:
+        started, t0 = datetime.now(UTC), time.monotonic()
+        vol = _aws(
+            ec2.create_volume,
+            "create_volume",
+            SnapshotId=snapshot["SnapshotId"],
+            AvailabilityZone=volume["AvailabilityZone"],
+            TagSpecifications=[{"ResourceType": "volume", "Tags": _tags({"maintctl:scratch": "true"})}],
+        )
+        vid = report.scratch = vol["VolumeId"]
+
+        def state() -> str:
+            return str(ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]["State"])
+
+        _wait(f"temporary volume {vid}", state, "available", timeout)
+        report.rto_seconds = round(time.monotonic() - t0, 3)
+        report.rpo_seconds = round((started - taken).total_seconds(), 3)
+        got = ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]
+        _expect(report, "volume state", got["State"], "available")
+        _expect(report, "volume size (GiB)", got["Size"], volume["Size"])
+        _expect(report, "restored from", got.get("SnapshotId"), snapshot["SnapshotId"])
+        have = _tagdict(snapshot.get("Tags"))
+        for k, v in want_tags.items():
+            _expect(report, f"snapshot tag {k}", have.get(k), v)
+    except AdapterError as exc:
+        report.error = str(exc)
+    finally:
+        report.cleaned = _delete(lambda: ec2.delete_volume(VolumeId=vid), report, f"volume {vid}") if vid else True
+    return report
+
+
+def _expect(report: RestoreReport, name: str, got: Any, want: Any) -> None:
+    ok = got == want
+    report.checks.append({"name": name, "ok": ok, "got": got, "expected": want})
+    if not ok:
+        report.differences.append(f"{name}: got {got!r}, expected {want!r}")
+
+
+def _delete(call: Callable[[], Any], report: RestoreReport, what: str) -> bool:
+    import botocore.exceptions
+
+    try:
+        call()
+        return True
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        report.differences.append(f"temporary {what} left behind: {exc}")
+        return False
+
+
+def prune_ebs(ec2: Any, tags: Mapping[str, str], volume_id: str, keep: int) -> list[str]:
+    """Delete this plan's snapshots of ``volume_id`` beyond the newest ``keep``."""
+    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items() if k != "maintctl:run"]
+    filters.append({"Name": "volume-id", "Values": [volume_id]})
+    snaps = _aws(ec2.describe_snapshots, "describe_snapshots", OwnerIds=["self"], Filters=filters)["Snapshots"]
+    old = sorted(snaps, key=lambda s: s["StartTime"], reverse=True)[max(keep, 1) :]
+    for s in old:
+        _aws(ec2.delete_snapshot, "delete_snapshot", SnapshotId=s["SnapshotId"])
+    return [s["SnapshotId"] for s in old]
+
+
+def token() -> str:
+    return secrets.token_hex(4)
