@@ -30,8 +30,9 @@ PROGRESS_FILE = "evidence-s3.json"
 
 class S3Sink:
     def __init__(self, folder: Path, *, bucket: str, prefix: str, retention_days: int, state: Path,
-                 client: Any = None) -> None:  # fmt: skip
+                 region: str | None = None, client: Any = None) -> None:  # fmt: skip
         self.folder, self.bucket, self.retention_days, self.state = folder, bucket, retention_days, state
+        self._region = region
         self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
         self._client = client
 
@@ -43,12 +44,9 @@ class S3Sink:
             raise UsageError("settings.evidence.s3.bucket: a bucket name is required")
         if not isinstance(days, int) or isinstance(days, bool) or days < 1:
             raise UsageError("settings.evidence.s3.retention_days: a whole number of days (>= 1) is required")
-        sink = cls(folder, bucket=bucket, prefix=str(settings.get("prefix", "maintctl-evidence/")),
-                   retention_days=days, state=state)  # fmt: skip
-        sink._region = settings.get("region")
-        return sink
-
-    _region: Any = None
+        region = settings.get("region")
+        return cls(folder, bucket=bucket, prefix=str(settings.get("prefix", "maintctl-evidence/")),
+                   retention_days=days, state=state, region=str(region) if region else None)  # fmt: skip
 
     @property
     def client(self) -> Any:
