@@ -56,3 +56,71 @@ def start_moto(bindir: Path) -> tuple[Any, str]:
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError("moto_server did not start")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def app_conf(host: str, address: str = "", workers: int = 4) -> str:
+    """The app.conf playbooks/drift-app.yml declares for ``host``."""
+    return (
+        "# managed by maintctl playbooks\n[app]\n"
+        f"name = {host}\nlisten = {address or host}:8000\nlog_level = info\nworkers = {workers}\n"
+    )
+
+
+def local_estate(tmp: Path, hosts: list[str], groups: dict[str, list[str]] | None = None) -> Path:
+    """An estate folder: the repository's drift playbook, and local-connection hosts whose
+    app.conf lives under ``tmp/hosts/<host>/app.conf`` (written in the desired state)."""
+    import shutil
+
+    root = tmp / "estate"
+    (root / "inventory").mkdir(parents=True)
+    (root / "maintenance").mkdir()
+    shutil.copytree(REPO / "playbooks" / "templates", root / "playbooks" / "templates")
+    shutil.copy(REPO / "playbooks" / "drift-app.yml", root / "playbooks" / "drift-app.yml")
+    lines = ["[all]"]
+    for h in hosts:
+        conf = tmp / "hosts" / h / "app.conf"
+        conf.parent.mkdir(parents=True)
+        conf.write_text(app_conf(h))
+        lines.append(f"{h} ansible_connection=local app_config_path={conf}")
+    for g, members in (groups or {}).items():
+        lines += [f"[{g}]", *members]
+    lines += ["[all:vars]", "ansible_python_interpreter=/usr/bin/python3"]
+    (root / "inventory" / "hosts.ini").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def catalogue_for(
+    root: Path, items: list[Any], groups: dict[str, tuple[str, ...]], aws: dict[str, Any] | None = None
+) -> Any:
+    from datetime import timedelta
+
+    from runner.catalogue.model import Catalogue, Inventory, Settings, Window
+
+    window = Window(name="hourly", timezone="UTC", duration=timedelta(hours=1), cron="0 * * * *")
+    return Catalogue(
+        root=str(root),
+        windows={"hourly": window},
+        freezes=(),
+        items=tuple(items),
+        inventory=Inventory(groups=groups),
+        settings=Settings(aws=aws or {}),
+    )
+
+
+def drift_item(item_id: str, drift: dict[str, Any], groups: tuple[str, ...] = ("all",)) -> Any:
+    from datetime import timedelta
+
+    from runner.catalogue.model import Item, Location, Targets
+
+    return Item(
+        id=item_id,
+        kind="drift",
+        targets=Targets(groups=groups),
+        window="hourly",
+        expected_duration=timedelta(minutes=10),
+        settings={"drift": drift},
+        location=Location(file="maintenance/items.yml", line=12, column=3),
+    )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from drift_helpers import FIXTURES, load_events
 
-from runner.kinds.drift.ansible_check import run_playbook
+from runner.kinds.drift.ansible_check import run_playbook, spec_for
 from runner.kinds.drift.classify import classify, classify_event
 from runner.kinds.drift.findings import Finding
 
@@ -94,7 +94,7 @@ def test_real_run_local_hosts(tmp_path: Path) -> None:
     paths["h2"].write_text("listen = 9090\nworkers = 4\n")
     paths["h3"].unlink()
     inv = local_inventory(tmp_path, {k: str(v) for k, v in paths.items()})
-    run = run_playbook(FIXTURES / "check.yml", str(inv), forks=4)
+    run = run_playbook(spec_for(FIXTURES / "check.yml", inv, forks=4))
     f = by(classify("cfg", run.events, run.skip_reasons, hosts=list(paths)))
     assert f[("h0", "app.conf content")].status == "in_sync"
     assert f[("h1", "app.conf content")].status == "in_sync"
@@ -113,7 +113,7 @@ def test_real_run_after_remediation_is_in_sync(tmp_path: Path) -> None:
     target = tmp_path / "x.conf"
     target.write_text("drifted\n")
     inv = local_inventory(tmp_path, {"x": str(target)})
-    applied = run_playbook(FIXTURES / "check.yml", str(inv), check=False)
+    applied = run_playbook(spec_for(FIXTURES / "check.yml", inv, check=False))
     assert applied.rc == 0 and target.read_text() == DESIRED
-    again = classify("cfg", run_playbook(FIXTURES / "check.yml", str(inv)).events)
+    again = classify("cfg", run_playbook(spec_for(FIXTURES / "check.yml", inv)).events)
     assert by(again)[("x", "app.conf content")].status == "in_sync"

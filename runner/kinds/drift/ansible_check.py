@@ -1,28 +1,42 @@
-"""Run drift playbooks through ansible-runner in check+diff mode (or apply mode for remediation).
+"""Run a drift playbook through ansible-runner in check+diff mode (or apply mode to remediate).
 
-The events stream to ``on_event`` as they happen; nothing but the returned ``CheckRun`` is kept
-in memory, and ansible-runner's per-event files are not written (the evidence gets the findings).
+Settings come from the engine's adapter (``runner.adapters.ansible``: pinned environment, host key
+checking, interpreter, forks); this module adds what classification needs and the adapter's
+per-host step folding drops: the raw result events (task uuid, task path, handler markers) and the
+reason a task was skipped, recorded by a small callback plugin. Events stream to ``on_event`` as
+they happen; ansible-runner's per-event files are not written.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shlex
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from runner.adapters.ansible import PlaybookSpec, ansible_cmdline, ansible_env
 from runner.errors import AdapterError
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "ansible_plugins" / "callback"
 EventHandler = Callable[[Mapping[str, Any]], None]
+_KEEP_EVENTS = frozenset(
+    {
+        "runner_on_ok",
+        "runner_on_failed",
+        "runner_on_unreachable",
+        "runner_on_skipped",
+        "playbook_on_handler_task_start",
+        "playbook_on_stats",
+    }
+)
 
 
 @dataclass(kw_only=True)
 class CheckRun:
-    """Everything a check run produced: result events, skip reasons, and ansible's own verdict."""
+    """Everything a run produced: result events, skip reasons, and ansible's own verdict."""
 
     status: str
     rc: int
@@ -42,42 +56,38 @@ def read_skip_reasons(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-_KEEP_EVENTS = frozenset(
-    {
-        "runner_on_ok",
-        "runner_on_failed",
-        "runner_on_unreachable",
-        "runner_on_skipped",
-        "playbook_on_handler_task_start",
-        "playbook_on_stats",
-    }
-)
+def spec_for(
+    playbook: Path, inventory: str | Path | list[Path], *, check: bool = True, forks: int = 10, **kw: Any
+) -> PlaybookSpec:
+    """A PlaybookSpec for a drift run (diff always on; check unless remediating)."""
+    inv = [Path(p) for p in inventory] if isinstance(inventory, list) else Path(inventory)
+    kw.setdefault("hosts", ())
+    return PlaybookSpec(playbook=Path(playbook), inventory=inv, check=check, diff=True, forks=forks, **kw)
 
 
 def run_playbook(
-    playbook: Path,
-    inventory: str,
+    spec: PlaybookSpec,
     *,
-    check: bool = True,
-    limit: Sequence[str] = (),
-    forks: int = 10,
-    extravars: Mapping[str, Any] | None = None,
-    envvars: Mapping[str, str] | None = None,
     on_event: EventHandler | None = None,
+    cancel: Callable[[], bool] | None = None,
     work_dir: Path | None = None,
 ) -> CheckRun:
-    """Run one playbook (``--check --diff`` unless ``check`` is False) and collect its result events."""
+    """Run ``spec`` and collect its result events. ``spec.hosts`` empty means every host of the plays."""
     import ansible_runner
 
+    if not spec.playbook.is_file():
+        raise AdapterError(f"playbook {spec.playbook} does not exist")
     with tempfile.TemporaryDirectory(prefix="maintctl-drift-", dir=work_dir) as tmp:
-        skips = Path(tmp) / "skips.jsonl"
-        env = {
-            "ANSIBLE_CALLBACK_PLUGINS": str(PLUGIN_DIR),
-            "ANSIBLE_CALLBACKS_ENABLED": "maintctl_drift_skips",
-            "MAINTCTL_DRIFT_SKIPS": str(skips),
-            "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            **dict(envvars or {}),
-        }
+        data_dir = Path(tmp)
+        for sub in ("tmp", "cp"):
+            (data_dir / sub).mkdir(mode=0o700)
+        skips = data_dir / "skips.jsonl"
+        env = ansible_env(spec, data_dir)
+        env.update(
+            ANSIBLE_CALLBACK_PLUGINS=str(PLUGIN_DIR),
+            ANSIBLE_CALLBACKS_ENABLED="maintctl_drift_skips",
+            MAINTCTL_DRIFT_SKIPS=str(skips),
+        )
         kept: list[dict[str, Any]] = []
 
         def handler(event: dict[str, Any]) -> bool:
@@ -85,37 +95,34 @@ def run_playbook(
                 kept.append(event)
                 if on_event is not None:
                     on_event(event)
-            return False  # keep events in memory only: per-event files cost time on large runs
+            return False  # in memory only: per-event files cost time on large runs
 
-        cmdline = "--diff" + (" --check" if check else "")
+        inventories = [spec.inventory] if isinstance(spec.inventory, Path) else list(spec.inventory)
         try:
             result = ansible_runner.run(
                 private_data_dir=tmp,
-                playbook=str(playbook),
-                inventory=inventory,
-                cmdline=cmdline,
-                limit=",".join(limit) if limit else None,
-                forks=forks,
-                extravars=dict(extravars or {}),
+                playbook=str(spec.playbook.resolve()),
+                inventory=[str(Path(p).resolve()) for p in inventories],
+                cmdline=shlex.join(ansible_cmdline(spec)) or None,
+                limit=",".join(spec.hosts) if spec.hosts else None,
+                forks=spec.forks,
+                extravars=dict(spec.extravars),
                 envvars=env,
                 quiet=True,
-                suppress_output_file=True,
+                suppress_env_files=True,
                 event_handler=handler,
+                cancel_callback=cancel or (lambda: False),
+                settings={"suppress_ansible_output": True, "suppress_output_file": True},
             )
-        except Exception as exc:  # ansible-runner raises bare exceptions for bad set-ups
-            raise AdapterError(f"{playbook}: ansible-runner could not start: {exc}") from exc
-        return CheckRun(
-            status=str(result.status),
-            rc=int(result.rc or 0),
-            events=kept,
-            skip_reasons=read_skip_reasons(skips),
-        )
+        except Exception as exc:  # ansible-runner raises its own and plain exceptions alike
+            raise AdapterError(f"ansible-runner could not start {spec.playbook.name}: {exc}") from exc
+        rc = int(result.rc if result.rc is not None else -1)
+        if result.status == "failed" and not any(e.get("event") == "playbook_on_stats" for e in kept):
+            raise AdapterError(
+                f"ansible-playbook {spec.playbook.name} did not run (rc {rc}): syntax or inventory error"
+            )
+        return CheckRun(status=str(result.status), rc=rc, events=kept, skip_reasons=read_skip_reasons(skips))
 
 
-def ensure_path() -> None:
-    """ansible-runner shells out to ansible-playbook: put this interpreter's bin folder on PATH."""
-    import sys
-
-    bindir = str(Path(sys.executable).parent)
-    if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+def with_hosts(spec: PlaybookSpec, hosts: list[str]) -> PlaybookSpec:
+    return replace(spec, hosts=hosts)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from runner.errors import AdapterError
@@ -10,23 +10,21 @@ from runner.kinds.drift.aws_compare import BucketState, GroupState, LiveState, T
 from runner.kinds.drift.settings import PAB_KEYS, AwsBaseline, Rule
 
 
-def session(region: str = "", profile: str = "") -> Any:
-    """A boto3 session from the engine's factory when present, else a plain one."""
-    import importlib
+def session(settings: Mapping[str, Any] | None = None, region: str = "") -> Any:
+    """A boto3 session from the engine's factory (profile, region, endpoint from ``settings.aws``)."""
+    from runner.adapters.aws import AwsSessions
 
-    try:
-        factory: Any = importlib.import_module("runner.adapters.aws")  # the engine's session factory
-    except ImportError:
-        factory = None
-    make = getattr(factory, "session", None) if factory is not None else None
-    if callable(make):
-        try:
-            return make(region=region or None, profile=profile or None)
-        except TypeError:
-            pass
-    import boto3
+    return _EndpointSession(AwsSessions.from_settings(settings), region or None)
 
-    return boto3.session.Session(region_name=region or None, profile_name=profile or None)
+
+class _EndpointSession:
+    """Session-like wrapper so every client goes through the factory (endpoint_url applied)."""
+
+    def __init__(self, factory: Any, region: str | None) -> None:
+        self._factory, self._region = factory, region
+
+    def client(self, service: str) -> Any:
+        return self._factory.client(service, region=self._region)
 
 
 def _code(exc: Exception) -> str:
