@@ -5,6 +5,5 @@ from __future__ import annotations
 REGISTRY: dict[str, str] = {
     # kind name -> "module:Class" implementing runner.engine.kind.KindRunner
     "drift": "runner.kinds.drift.runner:DriftKind",
-    "drift": "runner.kinds.drift.runner:DriftKind",
     "certificate": "runner.kinds.certificate.runner:CertificateRunner",
 }
