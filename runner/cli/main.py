@@ -22,6 +22,7 @@ from runner.errors import MaintctlError
 COMMANDS: dict[str, str] = {
     "validate": "runner.cli.validate",
     "plan": "runner.cli.plan",
+    "drift": "runner.cli.drift",
     "evidence": "runner.cli.evidence",
     "changes": "runner.cli.changes",
 }

@@ -1,0 +1,124 @@
+"""``maintctl drift``: check drift items now and report for CI.
+
+Exit codes (as ``terraform plan -detailed-exitcode``): 0 no drift, 2 drift found (drifted,
+unmanaged or unknown findings that no live waiver covers), 1 error (a check could not run, bad
+input). See docs/ci.md. Heavy imports happen inside ``run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+FORMATS = ("text", "json", "junit", "sarif")
+
+
+def register(sub: Any) -> None:
+    p: argparse.ArgumentParser = sub.add_parser(
+        "drift",
+        help="check drift items (playbooks in check+diff mode, AWS baselines); exit 0 clean, 2 drift, 1 error",
+        description="Check drift items now. Exit 0: no drift; 2: drift, unmanaged or unknown found; 1: error.",
+    )
+    p.add_argument("items", nargs="*", metavar="ITEM", help="drift item ids (default: every enabled drift item)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format (default: text)")
+    p.add_argument("--output", metavar="FILE", help="write the report to FILE (a text summary still goes to stdout)")
+    p.add_argument("--verbose", action="store_true", help="text format: list in-sync checks too")
+    p.add_argument("--hosts", metavar="HOST,...", help="check only these hosts of the items' targets")
+    p.add_argument(
+        "--remediate",
+        action="store_true",
+        help="apply the playbooks to drifted hosts through the engine: inside the item's window, with a change record",
+    )
+    p.add_argument("--force", action="store_true", help="with --remediate: run outside the window (needs --reason)")
+    p.add_argument("--reason", default="", help="with --remediate --force: why this ad-hoc run")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from runner.errors import MaintctlError
+
+    try:
+        return _run(args)
+    except MaintctlError as exc:
+        # Errors exit 1 here, never 2: in CI, 2 means "drift found".
+        from runner.redact import redact_text
+
+        print(f"maintctl drift: {redact_text(str(exc))}", file=sys.stderr)
+        return 1
+
+
+def _load(root: Path) -> Any:
+    import importlib
+
+    loader = importlib.import_module("runner.catalogue.loader")
+    for name in ("load_catalogue", "load"):
+        fn = getattr(loader, name, None)
+        if callable(fn):
+            return fn(root)
+    raise RuntimeError("runner.catalogue.loader has no load function")
+
+
+def _items(catalogue: Any, wanted: list[str]) -> list[Any]:
+    from runner.errors import UsageError
+
+    drift = [i for i in catalogue.items if i.kind == "drift"]
+    if not wanted:
+        return [i for i in drift if i.enabled]
+    known = {i.id: i for i in drift}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        names = ", ".join(sorted(known)) or "none"
+        raise UsageError(f"not a drift item: {', '.join(unknown)} (drift items: {names})")
+    return [known[w] for w in wanted]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from runner import redact
+    from runner.estate import find_root
+    from runner.kinds.drift.check import CheckOptions, check_item, spec_settings
+    from runner.kinds.drift.findings import exit_code
+    from runner.kinds.drift.report import render, to_text
+
+    root = find_root(Path(args.estate) if args.estate else None)
+    catalogue = _load(root)
+    items = _items(catalogue, list(args.items))
+    if args.remediate:
+        from runner.kinds.drift.remediate_cli import remediate_items
+
+        failed = remediate_items(root, catalogue, items, force=args.force, reason=args.reason)
+        if failed:
+            return failed
+    redact.register_environment()
+    opts = CheckOptions(estate_root=root, spec=spec_settings(catalogue, root))
+    now = datetime.now(UTC)
+    only = [h for h in (args.hosts or "").split(",") if h]
+    reports = []
+    for item in items:
+        hosts = None
+        if only:
+            from runner.kinds.drift.check import resolve_hosts
+
+            hosts = [h for h in resolve_hosts(item, catalogue) if h in only]
+        reports.append(check_item(item, catalogue, opts, now, hosts=hosts))
+    body = redact.redact_text(render(reports, args.format, verbose=args.verbose))
+    if args.output:
+        _write(Path(args.output), body)
+        sys.stdout.write(redact.redact_text(to_text(reports)))
+    else:
+        sys.stdout.write(body)
+    return exit_code(reports)
+
+
+def _write(path: Path, body: str) -> None:
+    """Write atomically: a CI step reading the file never sees half a report."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(body)
+    os.replace(tmp, path)
