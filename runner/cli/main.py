@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "drift": "runner.cli.drift",
     "evidence": "runner.cli.evidence",
     "changes": "runner.cli.changes",
+    "certs": "runner.cli.certs",
 }
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import boto3
 import pytest
+from certs_acme import Pebble, free_port, wait_port
 from certs_pki import NOW, make_ca, make_leaf
-from conftest import Pebble, free_port, wait_port
 from memrecorder import MemoryRecorder
 
 from runner.catalogue.model import Catalogue, Inventory, Item, Settings, Targets

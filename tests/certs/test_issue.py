@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import Pebble
+from certs_acme import Pebble
 from cryptography.hazmat.primitives import serialization
 
 from runner.adapters.acme_client import AcmeClient, AcmeError, account_dir, load_or_create_account_key

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from certs_acme import Pebble
 from certs_pki import NOW, Issued, make_ca, make_leaf
-from conftest import Pebble
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from localnginx import LocalNginx
