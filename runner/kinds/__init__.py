@@ -6,4 +6,5 @@ REGISTRY: dict[str, str] = {
     # kind name -> "module:Class" implementing runner.engine.kind.KindRunner
     "drift": "runner.kinds.drift.runner:DriftKind",
     "certificate": "runner.kinds.certificate.runner:CertificateRunner",
+    "backup": "runner.kinds.backup.runner:BackupRunner",
 }

@@ -178,8 +178,15 @@ class Restic:
         if not self.is_initialised():
             self._run(["init"], what="restic init")
 
-    def backup(self, paths: Sequence[str], *, tags: Sequence[str] = (), host: str | None = None) -> BackupSummary:
-        args = ["backup", "--json", *(f"--tag={t}" for t in tags)]
+    def backup(
+        self,
+        paths: Sequence[str],
+        *,
+        tags: Sequence[str] = (),
+        host: str | None = None,
+        exclude: Sequence[str] = (),
+    ) -> BackupSummary:
+        args = ["backup", "--json", *(f"--tag={t}" for t in tags), *(f"--exclude={x}" for x in exclude)]
         if host:
             args.append(f"--host={host}")
         res = self._run([*args, "--", *paths], what="restic backup")

@@ -130,6 +130,14 @@ class SshShell:
     key_file: str | None = None
     port: int = 22
 
+    @classmethod
+    def from_target(cls, target: Any) -> SshShell:
+        """The shell for the engine's ``runner.adapters.ssh.SSHTarget``."""
+        return cls(
+            host=target.name, address=target.address, known_hosts=str(target.known_hosts), user=target.user,
+            key_file=target.key_file, port=target.port,
+        )  # fmt: skip
+
     def run(
         self,
         script: str,

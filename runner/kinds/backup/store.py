@@ -101,14 +101,15 @@ class BackupStore:
             )
 
     def save_manifest(self, *, snapshot_id: str, item: str, host: str, manifest: Mapping[str, Any]) -> None:
+        """Keyed by the short id: restic's backup summary prints only that."""
         with self._tx() as db:
             db.execute(
                 "insert or replace into manifests values (?,?,?,?)",
-                (snapshot_id, item, host, json.dumps(manifest, sort_keys=True)),
+                (snapshot_id[:8], item, host, json.dumps(manifest, sort_keys=True)),
             )
 
     def manifest(self, snapshot_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("select manifest from manifests where snapshot_id = ?", (snapshot_id,)).fetchone()
+        row = self._db.execute("select manifest from manifests where snapshot_id = ?", (snapshot_id[:8],)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def items(self) -> list[str]:
