@@ -6,15 +6,27 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+
+def _instance() -> int:
+    """LAB_INSTANCE=N (1-9) runs a second, fully separate lab (own bridge, subnet 10.213.N.0/24,
+    run dir, names); the lab's own tests use it to prove `down` removes everything. 0 is the default lab."""
+    raw = os.environ.get("LAB_INSTANCE", "0") or "0"
+    if not raw.isdigit() or not 0 <= int(raw) <= 9:
+        raise SystemExit(f"lab: LAB_INSTANCE must be a digit 0-9, got {raw!r}")
+    return int(raw)
+
+
+INSTANCE = _instance()
+TAG = str(INSTANCE) if INSTANCE else ""
 LAB_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = LAB_DIR.parent.parent
-RUN_DIR = LAB_DIR / "run"
+RUN_DIR = LAB_DIR / "run" / f"instance-{INSTANCE}" if INSTANCE else LAB_DIR / "run"
 HOSTFILES = Path(__file__).resolve().parent / "hostfiles"
 
-BRIDGE = "mlab0"
-NETNS_PREFIX = "mlab-"
-VETH_PREFIX = "mlv-"
-SUBNET = "10.213.0"
+BRIDGE = f"mlab{INSTANCE}"
+NETNS_PREFIX = f"mlab{TAG}-"
+VETH_PREFIX = f"mlv{TAG}-"
+SUBNET = f"10.213.{INSTANCE}"
 GATEWAY = f"{SUBNET}.1"
 PREFIXLEN = 24
 DOMAIN = "lab"
@@ -24,7 +36,7 @@ FIRST_EXTRA = 31
 MAX_HOSTS = 200
 
 PORTS = {"repo": 8080, "moto": 5000, "pebble": 14000, "pebble_mgmt": 15000, "dns": 53}
-NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,9}$")
+NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,8}$")
 
 
 class LabConfigError(Exception):
@@ -96,7 +108,7 @@ def host_names(count: int | None = None, names: str | None = None) -> list[str]:
         out = list(DEFAULT_HOSTS[:n]) + [f"host{i}" for i in range(len(DEFAULT_HOSTS) + 1, n + 1)]
     for name in out:
         if not NAME_RE.match(name):
-            raise LabConfigError(f"bad lab host name {name!r}: use 1-10 lowercase letters/digits")
+            raise LabConfigError(f"bad lab host name {name!r}: use 1-9 lowercase letters/digits")
     if len(set(out)) != len(out):
         raise LabConfigError(f"duplicate lab host names in {out}")
     return out

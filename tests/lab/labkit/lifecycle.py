@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from . import hosts, net, outputs, pki, repo, services
-from .config import GATEWAY, RUN_DIR, Host, LabConfig, build_config
+from .config import GATEWAY, NETNS_PREFIX, RUN_DIR, Host, LabConfig, build_config
 from .proc import LOG_DIR, LabError, kill_pids, lab_processes, log, pid_alive, quiet, run
 
 STATE = RUN_DIR / "state.json"
@@ -125,7 +125,7 @@ def _fresh_run_dir() -> None:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     os.chmod(RUN_DIR, 0o700)
     for entry in RUN_DIR.iterdir():
-        if entry.name not in KEEP and not entry.name.startswith("."):
+        if entry.name not in KEEP and not entry.name.startswith((".", "instance-")):
             _remove(entry)
     LOG_DIR.mkdir(exist_ok=True)
     for f in LOG_DIR.iterdir():
@@ -157,7 +157,7 @@ def down() -> None:
     """Stops and removes everything the lab made, found by PID files, names and markers."""
     cfg = load_config()
     for ns in net.netns_list():
-        name = ns.removeprefix("mlab-")
+        name = ns.removeprefix(NETNS_PREFIX)
         hosts.stop(Host(name=name, address="0.0.0.0"))  # noqa: S104 - address unused when stopping
     if cfg:
         for h in cfg.hosts:
@@ -171,7 +171,7 @@ def down() -> None:
     _unmount_under_run_dir()
     if RUN_DIR.exists():
         for entry in RUN_DIR.iterdir():
-            if entry.name not in KEEP and not entry.name.startswith("."):
+            if entry.name not in KEEP and not entry.name.startswith((".", "instance-")):
                 _remove(entry)
     log("lab down")
 
@@ -180,5 +180,5 @@ def _unmount_under_run_dir() -> None:
     """Mounts are made inside host namespaces only; this catches any that leaked to the machine."""
     for line in Path("/proc/self/mountinfo").read_text().splitlines():
         target = line.split()[4]
-        if target.startswith(str(RUN_DIR)):
+        if target.startswith(str(RUN_DIR)) and "/instance-" not in target.removeprefix(str(RUN_DIR)):
             quiet(["umount", "-l", target])

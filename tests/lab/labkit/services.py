@@ -19,20 +19,20 @@ PEBBLE_INTERMEDIATE = PEBBLE_DIR / "intermediate.pem"
 MOTO_BIN = REPO_ROOT / ".venv/bin/moto_server"
 
 
-def dns_hosts(cfg: LabConfig) -> str:
-    lines = [f"{GATEWAY} gw.{DOMAIN} repo.{DOMAIN} moto.{DOMAIN} pebble.{DOMAIN}"]
-    lines += [f"{h.address} {h.fqdn} {h.name}" for h in cfg.hosts]
-    return "\n".join(lines) + "\n"
+def dns_records(cfg: LabConfig) -> list[str]:
+    """dnsmasq --host-record values: every host as NAME.lab and NAME, the bridge as gw/repo/moto/pebble."""
+    records = [f"gw.{DOMAIN},repo.{DOMAIN},moto.{DOMAIN},pebble.{DOMAIN},{GATEWAY}"]
+    records += [f"{h.fqdn},{h.name},{h.address}" for h in cfg.hosts]
+    return records
 
 
 def start_dns(cfg: LabConfig) -> None:
-    """dnsmasq answering for *.lab (and bare host names) on the bridge address, forwarding nothing."""
-    hosts = RUN_DIR / "dns-hosts"
-    hosts.write_text(dns_hosts(cfg))
+    """dnsmasq answering for *.lab (and bare host names) on the bridge address, forwarding nothing.
+    Records go on the command line: dnsmasq drops to `nobody`, which cannot read the 0700 run dir."""
     spawn("dnsmasq", ["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv",
-                      "--no-hosts", f"--addn-hosts={hosts}", f"--listen-address={GATEWAY}",
-                      "--bind-interfaces", f"--port={PORTS['dns']}", f"--local=/{DOMAIN}/",
-                      "--domain-needed", "--log-facility=-", "--user=nobody", "--pid-file"])
+                      "--no-hosts", f"--listen-address={GATEWAY}", "--bind-interfaces",
+                      f"--port={PORTS['dns']}", f"--local=/{DOMAIN}/", "--domain-needed", "--log-facility=-",
+                      "--user=nobody", "--pid-file", *[f"--host-record={r}" for r in dns_records(cfg)]])
 
 
 def start_repo_http() -> None:
@@ -97,7 +97,8 @@ def _wait_dns(timeout: float) -> bool:
             s.settimeout(0.3)
             try:
                 s.sendto(query, (GATEWAY, PORTS["dns"]))
-                if s.recv(512)[:2] == b"\x12\x34":
+                reply = s.recv(512)
+                if reply[:2] == b"\x12\x34" and reply[6:8] != b"\x00\x00":
                     return True
             except OSError:
                 time.sleep(0.1)

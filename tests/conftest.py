@@ -1,0 +1,70 @@
+"""Session fixtures shared by every test area.
+
+`lab`: the lab of real hosts (tests/lab). Started once per session if it is not already up, shared with
+other sessions running at the same time (each registers in tests/lab/run/users/), and stopped at the end
+only by the session that started it and only when no other session still uses it. LAB_KEEP=1 leaves it up.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+LAB_DIR = Path(__file__).resolve().parent / "lab"
+if str(LAB_DIR) not in sys.path:
+    sys.path.insert(0, str(LAB_DIR))
+
+from labkit.handle import Lab  # noqa: E402
+
+RUN_DIR = LAB_DIR / "run"
+
+
+def _lab_sh(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", str(LAB_DIR / "lab.sh"), *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    """The running lab (see tests/lab/README.md): hosts, addresses, SSH files, URLs, helpers."""
+    if os.geteuid() != 0:
+        pytest.fail("the lab needs root (network namespaces, mounts); run the lab tests as root")
+    started = False
+    if _lab_sh("status").returncode != 0:
+        up = _lab_sh("up")
+        if up.returncode != 0:
+            pytest.fail(f"lab up failed:\n{up.stderr[-4000:]}")
+        started = True
+    users = RUN_DIR / "users"
+    users.mkdir(exist_ok=True)
+    me = users / str(os.getpid())
+    me.write_text("pytest\n")
+    try:
+        yield Lab.load(RUN_DIR / "lab.json")
+    finally:
+        me.unlink(missing_ok=True)
+        others = [p for p in users.iterdir() if p.name.isdigit() and _alive(int(p.name))]
+        if started and not others and os.environ.get("LAB_KEEP") != "1":
+            _lab_sh("down")
+
+
+@pytest.fixture
+def lab_env(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> Lab:
+    """The lab, with AWS_* (moto) and LAB_* variables set in os.environ for the test."""
+    for key, value in lab.env().items():
+        monkeypatch.setenv(key, value)
+    return lab
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
