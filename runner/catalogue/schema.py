@@ -1,0 +1,182 @@
+"""JSON Schema (draft 2020-12) validation of catalogue files, with short located messages.
+
+The schemas live next to this module in ``schemas/``; each validator is compiled once per process.
+jsonschema's own messages print whole instances; the messages here name the field and what was
+expected, and the ``x-expect`` annotation in a schema supplies the wording for patterns and
+combinations.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from runner.errors import Problem
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+    from runner.catalogue.yamlsafe import DataPath, YamlDoc
+
+SCHEMA_DIR = Path(__file__).parent / "schemas"
+BASE_URI = "https://maintctl.dev/schemas/"
+# File role -> schema file.
+ROLES = {"maintenance": "maintenance.json", "patching": "patching.json", "backup": "backup.json"}
+
+_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing (null)",
+}
+_IDENT = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def format_path(path: Iterable[str | int]) -> str:
+    """``("items", 2, "window")`` -> ``items[2].window``."""
+    out = ""
+    for step in path:
+        if isinstance(step, int):
+            out += f"[{step}]"
+        elif _IDENT.match(step):
+            out += f".{step}" if out else step
+        else:
+            out += f"[{json.dumps(step)}]"
+    return out
+
+
+@cache
+def _registry() -> Any:
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((contents["$id"], Resource.from_contents(contents)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def validator(role: str) -> Validator:
+    """The compiled validator for a file role (maintenance, patching, backup)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    schema = _registry().contents(BASE_URI + ROLES[role])
+    return Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
+
+
+def schema_problems(role: str, doc: YamlDoc, file: str) -> list[Problem]:
+    """Every schema violation in ``doc`` as a located problem, in file order."""
+    found: list[tuple[tuple[int, int], Problem]] = []
+    for path, message, at_key in _explain_all(validator(role).iter_errors(doc.data)):
+        line, col = doc.locate(path, key=at_key)
+        found.append(((line, col), Problem(file=file, line=line, column=col, path=format_path(path), message=message)))
+    found.sort(key=lambda pair: pair[0])
+    return [p for _, p in found]
+
+
+def _explain_all(errors: Iterable[ValidationError]) -> Iterator[tuple[DataPath, str, bool]]:
+    for error in errors:
+        yield from _explain(error)
+
+
+def _explain(error: ValidationError) -> Iterator[tuple[DataPath, str, bool]]:
+    """Yield (path, message, point at the key) for one jsonschema error."""
+    path: DataPath = tuple(error.absolute_path)
+    kind = error.validator
+    schema: Any = error.schema
+    value = error.instance
+    expect = schema.get("x-expect") if isinstance(schema, dict) else None
+    if kind == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(schema.get("properties", {}))
+        for key in sorted(k for k in value if k not in schema.get("properties", {})):
+            yield (*path, key), _unknown_key(key, allowed), True
+        return
+    if kind == "propertyNames":
+        inner = error.context[0].schema.get("x-expect") if error.context else None
+        yield (*path, value), f"name {value!r} is not {inner or 'a valid name'}", True
+        return
+    if kind == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else "?"
+        yield path, f"missing required key '{missing}'", False
+        return
+    if kind == "dependentRequired":
+        needed = ", ".join(f"'{k}'" for k in _missing_dependencies(value, error.validator_value))
+        yield path, f"{needed} is needed here too ({error.message.split(' is a dependency of ')[-1]} is set)", False
+        return
+    yield path, _simple_message(kind, error, value, expect), False
+
+
+def _missing_dependencies(value: Any, rules: Any) -> list[str]:
+    if not isinstance(value, dict) or not isinstance(rules, dict):
+        return []
+    return sorted({d for k, deps in rules.items() if k in value for d in deps if d not in value})
+
+
+def _unknown_key(key: Any, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(str(key), allowed, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f"unknown key '{key}' ({hint}allowed: {', '.join(allowed)})"
+
+
+def _simple_message(kind: str, error: ValidationError, value: Any, expect: str | None) -> str:
+    rule = error.validator_value
+    got = describe(value)
+    if kind == "type":
+        types = [rule] if isinstance(rule, str) else list(rule)
+        return f"expected {' or '.join(_TYPES.get(t, t) for t in types)}, got {got}"
+    if kind == "enum":
+        return f"expected one of {', '.join(str(v) for v in rule)}; got {got}"
+    if kind == "const":
+        return f"expected {rule!r}, got {got}"
+    if kind in ("pattern", "format", "anyOf", "oneOf"):
+        if kind == "oneOf" and isinstance(value, dict) and "valid under each of" in error.message:
+            return f"expected {expect or 'exactly one form'}, but several are given"
+        return f"expected {expect or _fallback(kind, rule)}, got {got}"
+    if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",
+                 "exclusiveMaximum": "less than"}
+        return f"expected a number {words[kind]} {rule}, got {got}"
+    if kind in ("minItems", "minLength"):
+        return "must not be empty" if rule == 1 else f"needs at least {rule} entries"
+    if kind == "minProperties":
+        return f"expected {expect}" if expect else "must not be empty"
+    if kind == "maxLength":
+        return f"longer than {rule} characters"
+    if kind == "uniqueItems":
+        return "has duplicate entries"
+    if kind == "false":
+        return "is not allowed here"
+    text = str(error.message)
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+def _fallback(kind: str, rule: Any) -> str:
+    if kind == "pattern":
+        return f"text matching {rule}"
+    if kind == "format":
+        return f"a valid {rule}"
+    return "one of the allowed forms"
+
+
+def describe(value: Any) -> str:
+    """A short description of a value for messages (never a dump of a whole mapping)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
