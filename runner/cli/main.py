@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "evidence": "runner.cli.evidence",
     "changes": "runner.cli.changes",
     "certs": "runner.cli.certs",
+    "backup": "runner.cli.backup",
 }
 
 

@@ -43,7 +43,7 @@ def aws_backups(ctx: RunContext, plan: Plan, *, verify_now: bool, store: BackupS
 
 
 def _volumes(ec2: Any, plan: Plan) -> list[dict[str, Any]]:
-    ids = plan.ebs.get("volumes") or []
+    ids = plan.ebs.get("volumes") or ([plan.ebs["volume_id"]] if plan.ebs.get("volume_id") else [])
     if ids:
         return [v for vid in ids for v in ebsmod.ebs_volumes(ec2, {"volume_id": vid})]
     if plan.ebs.get("tags"):

@@ -83,6 +83,15 @@ class HostFlow:
             self.restore_tests(host, tags)
         return self.result(host)
 
+    def prove(self, host: str) -> HostResult:
+        """Restore-test the latest (or a random) recovery point of ``host`` without a new backup."""
+        assert self.plan.repository is not None
+        if self.check_now:
+            restic = Restic(shell=self.shells(host), repo=self.plan.repository)
+            self.step(host, "repository check", lambda: self.repository_check(restic))
+        self.restore_tests(host, item_tags(self.ctx, self.plan))
+        return self.result(host)
+
     def result(self, host: str) -> HostResult:
         status = "failed" if self.problems else "changed"
         msg = "; ".join(self.problems[:5])

@@ -83,7 +83,10 @@ def restore_files(
     shell = restic.shell
     report = RestoreReport(kind="files", host=shell.host, snapshot_id=snapshot.id, point=point)
     report.snapshot_time = snapshot.time.isoformat()
-    made = shell.run(f"mktemp -d {shlex.quote(scratch_base.rstrip('/') + '/maintctl-restore-XXXXXXXX')}")
+    base = scratch_base.rstrip("/") or "/"
+    made = shell.run(
+        f"mkdir -p -m 0700 {shlex.quote(base)} && mktemp -d {shlex.quote(base + '/maintctl-restore-XXXXXXXX')}"
+    )
     if not made.ok:
         report.error = f"cannot create a scratch directory: {made.tail(2)}"
         return report
