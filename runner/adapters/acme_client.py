@@ -234,5 +234,11 @@ def _why(exc: BaseException) -> str:
     detail = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
     typ = getattr(exc, "typ", None)
     text = f"{detail} ({typ})" if typ else str(detail)
-    return redact_text(text.splitlines()[0] if text else type(exc).__name__)[:400]
+    text = text.splitlines()[0] if text else type(exc).__name__
+    # A failed validation carries the CA's reason per challenge: that is what the user needs.
+    for authzr in getattr(exc, "failed_authzrs", None) or ():
+        for challb in authzr.body.challenges:
+            if challb.error is not None:
+                text += f" [{authzr.body.identifier.value} {challb.chall.typ}: {challb.error.detail}]"
+    return redact_text(text)[:800]
 

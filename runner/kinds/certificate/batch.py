@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,9 @@ from runner.kinds.certificate.issue import (
 )
 from runner.kinds.certificate.remote import SshShell, shell_for
 from runner.kinds.certificate.verify import verify_served
+
+# The last task of cert-deploy.yml's rescue: reaching it means the previous files were put back.
+RESCUED_TASK = "Fail after restoring"
 
 if TYPE_CHECKING:
     from runner.kinds.certificate.runner import CertificateRunner, HostPlan
@@ -119,28 +121,38 @@ def ansible_target(ctx: RunContext) -> AnsibleTarget:
                          forks=int(ctx.catalogue.settings.ansible.get("forks", 10)))
 
 
-def _data_dir(ctx: RunContext, what: str) -> Path:
-    from runner.estate import private_subdir
+def _data_dir(what: str) -> Path:
+    """A fresh private folder for one ansible-runner run. Kept short on purpose: SSH's ControlPath
+    socket lives inside it and Unix sockets are limited to 108 bytes, which deep estate paths exceed.
+    The run's output is kept as an evidence artifact; the folder itself is removed afterwards."""
+    import tempfile
 
-    base = private_subdir(Path(ctx.estate_root), "runs", ctx.run_id, "certificate")
-    return base / f"{what}-{uuid.uuid4().hex[:8]}"
+    return Path(tempfile.mkdtemp(prefix=f"mc-{what[:8]}-")) / "d"
 
 
 def _playbook(kind: CertificateRunner, ctx: RunContext, payloads: dict[str, dict[str, Any]],
-              action: str) -> dict[str, tuple[bool, str]]:
-    """Run cert-deploy.yml; per host (ok, message). A playbook that cannot start fails every host."""
+              action: str) -> dict[str, tuple[bool, str, bool]]:
+    """Run cert-deploy.yml; per host (ok, message, restored by the playbook's own rescue).
+    A playbook that cannot start fails every host."""
+    import shutil
+
+    data_dir = _data_dir(action)
     try:
-        res = run_cert_playbook(ansible_target(ctx), payloads, action, _data_dir(ctx, action))  # type: ignore[arg-type]
+        res = run_cert_playbook(ansible_target(ctx), payloads, action, data_dir)  # type: ignore[arg-type]
+        ctx.evidence.artifact(ctx.bundle_id, f"cert-{action}.log", res.stdout_tail(20000).encode())
     except MaintctlError as exc:
-        return {h: (False, str(exc)) for h in payloads}
-    ctx.evidence.artifact(ctx.bundle_id, f"cert-{action}.log", res.stdout_tail(20000).encode())
+        return {h: (False, str(exc), False) for h in payloads}
+    finally:
+        shutil.rmtree(data_dir.parent, ignore_errors=True)
     out = {}
     for h in payloads:
         hr = res.hosts.get(h)
         failed = hr is None or hr.failed or hr.status in ("skipped", "not_started")
         steps = hr.steps if hr else []
-        msg = (hr.message if hr else "") or next((s.message for s in steps if s.status == "failed"), "")
-        out[h] = (not failed, msg or ("ok" if not failed else f"{action} failed"))
+        bad = [s for s in steps if s.status in ("failed", "unreachable")]
+        msg = f"{bad[0].name}: {bad[0].message}" if bad else (hr.message if hr else "")
+        restored = any(s.name == RESCUED_TASK for s in steps)
+        out[h] = (not failed, msg or ("ok" if not failed else f"{action} failed"), restored)
     return out
 
 
@@ -151,12 +163,16 @@ def _deploy_and_verify(kind: CertificateRunner, ctx: RunContext, settings: CertS
     started = _now()
     deployed = _playbook(kind, ctx, payloads, "deploy")
     to_rollback: list[str] = []
-    for host, (ok, msg) in deployed.items():
+    for host, (ok, msg, restored) in deployed.items():
         plan, new = kind.plans[host], issued[host]
         if not ok:
             _step(plan, "deploy", "failed", started, msg)
-            ctx.evidence.record(ctx.bundle_id, "certificate.deploy_failed", {"host": host, "message": msg})
-            results[host] = _result(plan, "failed", f"deploy failed and was undone: {msg}", rolled_back=True)
+            ctx.evidence.record(ctx.bundle_id, "certificate.deploy_failed",
+                                {"host": host, "message": msg, "restored": restored})
+            if restored:
+                results[host] = _result(plan, "failed", f"deploy failed and was undone: {msg}", rolled_back=True)
+            else:
+                to_rollback.append(host)  # the playbook did not get to restore: try a rollback of its own
             continue
         _step(plan, "deploy", "changed", started, "installed and reloaded")
         v_started = _now()
@@ -176,10 +192,11 @@ def _deploy_and_verify(kind: CertificateRunner, ctx: RunContext, settings: CertS
                            "rollback")
         for host in to_rollback:
             plan = kind.plans[host]
-            ok, msg = undone[host]
+            ok, msg, _ = undone[host]
             _step(plan, "rollback", "changed" if ok else "failed", r_started, msg)
             ctx.evidence.record(ctx.bundle_id, "certificate.rolled_back", {"host": host, "ok": ok, "message": msg})
-            why = plan.steps[-2].message
+            failed_step = plan.steps[-2]
             undo = "rolled back" if ok else f"ROLLBACK FAILED: {msg}"
-            results[host] = _result(plan, "failed", f"verification failed ({why}); {undo}", rolled_back=ok)
+            results[host] = _result(plan, "failed", f"{failed_step.name} failed ({failed_step.message}); {undo}",
+                                    rolled_back=ok)
     return results

@@ -1,0 +1,188 @@
+"""The certificate kind in the lab: web1 and web2 (nginx in their own namespaces, reached over SSH with
+host keys checked) get certificates from the lab's pebble through real HTTP-01 on port 80, deployed with
+the real playbook, and the test checks over TLS (SNI webN.lab, pebble's root as the only trust) that
+nginx serves them. Evidence goes to the real ledger and is read back from it."""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+
+from runner.catalogue.model import Catalogue, Inventory, Item, Location, Settings, Targets
+from runner.engine.kind import HostResult, RunContext
+from runner.kinds.certificate.runner import CertificateRunner
+
+pytestmark = pytest.mark.lab
+REPO = Path(__file__).resolve().parents[2]
+WEB = ("web1", "web2")
+FILES = {"fullchain": "/etc/ssl/lab/server.crt", "key": "/etc/ssl/lab/server.key"}
+
+
+@pytest.fixture(scope="module")
+def web(lab: Any) -> Iterator[Any]:
+    """Keep the lab's own certificates and put them back afterwards (other tests expect them)."""
+    for h in WEB:
+        lab.ssh(h, "cp -p /etc/ssl/lab/server.crt /etc/ssl/lab/server.crt.certs-test && "
+                   "cp -p /etc/ssl/lab/server.key /etc/ssl/lab/server.key.certs-test")
+    yield lab
+    for h in WEB:
+        lab.ssh(h, "mv /etc/ssl/lab/server.crt.certs-test /etc/ssl/lab/server.crt && "
+                   "mv /etc/ssl/lab/server.key.certs-test /etc/ssl/lab/server.key && "
+                   "rm -f /etc/ssl/lab/*.maintctl-prev /etc/ssl/lab/*.maintctl-new /etc/ssl/lab/other.key && "
+                   "nginx -s reload", check=False)
+
+
+@pytest.fixture()
+def estate(tmp_path: Path, lab: Any, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("MAINTCTL_STATE_DIR", raising=False)
+    root = tmp_path / "estate"
+    root.mkdir()
+    (root / "playbooks").symlink_to(REPO / "playbooks")
+    (root / "trust.pem").write_bytes(Path(lab.info["acme"]["root_cert"]).read_bytes())
+    return root
+
+
+def served(lab: Any, host: str) -> x509.Certificate:
+    """What nginx serves for webN.lab, verified against pebble's root only (independent of the kind)."""
+    ctx = ssl.create_default_context(cafile=lab.info["acme"]["root_cert"])
+    ctx.load_verify_locations(cafile=lab.info["tls"]["ca_cert"])  # the lab's original certificates
+    with socket.create_connection((lab.address(host), 443), 5) as sock, \
+            ctx.wrap_socket(sock, server_hostname=f"{host}.lab") as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der
+    return x509.load_der_x509_certificate(der)
+
+
+def from_pebble(lab: Any, cert: x509.Certificate) -> bool:
+    root = x509.load_pem_x509_certificate(Path(lab.info["acme"]["root_cert"]).read_bytes())
+    return "Pebble" in cert.issuer.rfc4514_string() and "Pebble" in root.subject.rfc4514_string()
+
+
+def context(estate: Path, lab: Any, *, renew: dict[str, Any], files: dict[str, str] | None = None,
+            options: dict[str, Any] | None = None) -> RunContext:
+    from runner.evidence.recorder import open_recorder
+
+    settings = {
+        "names": ["{host}.lab"],
+        "files": files or FILES,
+        "service": {"test": "nginx -t", "reload": "nginx -s reload"},
+        "trust": ["trust.pem"],
+        "renew": renew,
+        "acme": {"directory": lab.info["acme"]["directory_url"], "ca_bundle": lab.info["acme"]["api_ca_cert"],
+                 "challenge": "http-01", "webroot": lab.info["tls"]["webroot_acme"], "email": "ops@example.org"},
+    }
+    item = Item(id="lab-web-certs", kind="certificate", targets=Targets(groups=("web",)), window="daily",
+                expected_duration=timedelta(minutes=10), settings=settings,
+                location=Location(file="maintenance/certs.yml", line=1, column=1))
+    hostvars = {h: {"ansible_host": lab.address(h), "ansible_user": "root",
+                    "ansible_ssh_private_key_file": str(lab.ssh_key)} for h in WEB}
+    cat = Catalogue(root=str(estate), windows={}, freezes=(), items=(item,),
+                    inventory=Inventory(groups={"web": WEB}, hostvars=hostvars),
+                    settings=Settings(ansible={"known_hosts": str(lab.known_hosts)}))
+    rec = open_recorder(estate)
+    bundle = rec.open_bundle(run_id="lab", item_id=item.id, occurrence="now", asked={"why": "test"})
+    return RunContext(run_id="lab", item=item, catalogue=cat, estate_root=str(estate),
+                      state_dir=str(estate / ".maintctl"), occurrence="now", bundle_id=bundle, evidence=rec,
+                      hosts=list(WEB), deadline=None, options={"inventory": str(lab.inventory), **(options or {})})
+
+
+def run(ctx: RunContext) -> tuple[list[HostResult], dict[str, Any]]:
+    kind = CertificateRunner()
+    kind.before(ctx)
+    results = kind.run_batch(ctx, ctx.hosts)
+    summary = kind.after(ctx, results)
+    ctx.evidence.close_bundle(ctx.bundle_id, outcome="succeeded", summary=summary)
+    return results, summary
+
+
+def events(ctx: RunContext, name: str) -> list[dict[str, Any]]:
+    """Events of the run's bundle, read back from the ledger on disk."""
+    from runner.evidence.query import bundle_records
+
+    out = []
+    for _n, rec in bundle_records(Path(ctx.estate_root) / ".maintctl" / "evidence", ctx.bundle_id):
+        payload = rec.get("payload") or rec.get("data") or {}
+        if isinstance(payload, dict) and payload.get("event") == name:
+            out.append(payload["data"])
+    return out
+
+
+def ledger_text(ctx: RunContext) -> str:
+    folder = Path(ctx.estate_root) / ".maintctl" / "evidence"
+    return "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+
+
+# Every lab certificate is "due" with these settings, whatever pebble's configured lifetime.
+DUE = {"days": 100000, "emergency_days": 0}
+
+
+def test_renew_deploy_and_serve_then_renew_again(web: Any, estate: Path) -> None:
+    originals = {h: served(web, h) for h in WEB}
+    ctx = context(estate, web, renew=DUE)
+    results, summary = run(ctx)
+    assert [r.status for r in results] == ["changed", "changed"], [r.message for r in results]
+    first = {}
+    for r in results:
+        cert = served(web, r.host)
+        assert from_pebble(web, cert) and cert != originals[r.host]
+        assert format(cert.serial_number, "x") == r.data["serial"]
+        first[r.host] = cert
+    assert sorted(summary["renewed"]) == list(WEB)
+    assert len(events(ctx, "certificate.issued")) == 2 and all(v["ok"] for v in events(ctx, "certificate.verified"))
+    assert "PRIVATE KEY" not in ledger_text(ctx)
+    for h in WEB:
+        mode = web.ssh(h, "stat -c %a /etc/ssl/lab/server.key").stdout.strip()
+        assert mode == "600"
+        assert web.ssh(h, "ls /var/lib/maintctl/certs/lab-web-certs/").stdout.strip() == ""  # staged key gone
+
+    # now web1 and web2 serve pebble certificates; the item renews those too
+    ctx2 = context(estate, web, renew=DUE)
+    results2, _ = run(ctx2)
+    assert [r.status for r in results2] == ["changed", "changed"], [r.message for r in results2]
+    for h in WEB:
+        again = served(web, h)
+        assert from_pebble(web, again) and again.serial_number != first[h].serial_number
+
+
+def test_freeze_blocks_non_urgent_then_emergency_passes(web: Any, estate: Path) -> None:
+    before = {h: served(web, h) for h in WEB}
+    ctx = context(estate, web, renew=DUE, options={"freeze": "lab-freeze"})
+    results, summary = run(ctx)
+    assert [r.status for r in results] == ["skipped", "skipped"]
+    assert all("blocked by freeze 'lab-freeze'" in r.message for r in results)
+    assert {h: served(web, h) for h in WEB} == before
+    assert events(ctx, "certificate.freeze_overridden") == []
+
+    urgent = {"days": 100000, "emergency_days": 100000}
+    ctx = context(estate, web, renew=urgent, options={"freeze": "lab-freeze"})
+    results, summary = run(ctx)
+    assert [r.status for r in results] == ["changed", "changed"], [r.message for r in results]
+    assert all(served(web, h) != before[h] for h in WEB)
+    overrides = events(ctx, "certificate.freeze_overridden")
+    assert sorted(o["host"] for o in overrides) == list(WEB) and overrides[0]["freeze"] == "lab-freeze"
+    assert sorted(summary["freeze_overridden"]) == list(WEB)
+
+
+def test_deploy_that_breaks_nginx_is_rolled_back(web: Any, estate: Path) -> None:
+    before = {h: served(web, h) for h in WEB}
+    crt_before = {h: web.ssh(h, "sha256sum /etc/ssl/lab/server.crt").stdout for h in WEB}
+    # the key goes to a file nginx does not read: new certificate + old key makes `nginx -t` fail
+    ctx = context(estate, web, renew=DUE, files={"fullchain": FILES["fullchain"], "key": "/etc/ssl/lab/other.key"})
+    results, summary = run(ctx)
+    assert [r.status for r in results] == ["failed", "failed"]
+    assert all("undone" in r.message for r in results), [r.message for r in results]
+    for h in WEB:
+        assert served(web, h) == before[h]
+        assert web.ssh(h, "sha256sum /etc/ssl/lab/server.crt").stdout == crt_before[h]
+        assert web.ssh(h, "test -e /etc/ssl/lab/other.key", check=False).returncode != 0
+        assert web.ssh(h, "nginx -t", check=False).returncode == 0
+    assert len(events(ctx, "certificate.deploy_failed")) == 2
+    assert json.dumps(summary)  # summary is plain data
