@@ -102,8 +102,9 @@ def to_text(reports: Sequence[ItemReport], *, verbose: bool = False) -> str:
     total = counts(f for r in reports for f in r.findings)
     rc = exit_code(reports)
     verdict = {0: "no drift", 1: "errors: drift could not be fully checked", 2: "drift found"}[rc]
+    errors = total["error"] + sum(len(r.errors) for r in reports)
     lines.append(
         f"{verdict} ({total['drift']} drifted, {total['unmanaged']} unmanaged, {total['unknown']} unknown, "
-        f"{total['error']} errors, {total['waived']} waived, {total['in_sync']} in sync)"
+        f"{errors} errors, {total['waived']} waived, {total['in_sync']} in sync)"
     )
     return "\n".join(lines) + "\n"
