@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 
 _COMPACT = r"(?:(?P<w>[0-9]+)w)?(?:(?P<d>[0-9]+)d)?(?:(?P<h>[0-9]+)h)?(?:(?P<m>[0-9]+)m)?(?:(?P<s>[0-9]+)s)?"
 _ISO = (
@@ -27,6 +28,7 @@ PERCENT_PATTERN = r"^(100|[1-9]?[0-9])%$"
 _PERCENT = re.compile(PERCENT_PATTERN)
 
 
+@lru_cache(maxsize=4096)
 def parse_duration(text: str) -> timedelta:
     """Parse a catalogue duration; raise ``ValueError`` with a user-facing message if it is not one."""
     value = text.strip() if isinstance(text, str) else ""

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.catalogue import yamlsafe
 from runner.catalogue.schema import describe
 from runner.errors import Problem
+
+if TYPE_CHECKING:
+    from runner.catalogue.cache import FileCache
 
 # Folder -> role (the role names the schema a file is checked against).
 ROLE_DIRS = {"maintenance": "maintenance", "patching": "patching", "backup": "backup"}
@@ -24,6 +28,7 @@ class ParsedFile:
     role: str
     sha256: str
     doc: yamlsafe.YamlDoc | None
+    cached: bool = False  # taken from the cache: already passed the per-file checks
 
 
 def visible(path: Path, base: Path) -> bool:
@@ -74,11 +79,18 @@ def display_name(path: Path, root: Path | None) -> str:
 
 
 def read_file(
-    path: Path, role: str, name: str, problems: list[Problem], *, extra_tags: frozenset[str] = frozenset()
+    path: Path,
+    role: str,
+    name: str,
+    problems: list[Problem],
+    *,
+    extra_tags: frozenset[str] = frozenset(),
+    cache: FileCache | None = None,
 ) -> ParsedFile:
     """Read and parse one file; problems found on the way are appended to ``problems``."""
     doc: yamlsafe.YamlDoc | None = None
     digest = ""
+    cached = False
     try:
         size = path.stat().st_size
         if size > yamlsafe.MAX_BYTES:
@@ -87,7 +99,11 @@ def read_file(
             )
         raw = path.read_bytes()
         digest = hashlib.sha256(raw).hexdigest()
-        doc = yamlsafe.load_bytes(raw, extra_tags=extra_tags)
+        if cache is not None:
+            doc = cache.get(digest, role, yamlsafe.decode(raw))
+            cached = doc is not None
+        if doc is None:
+            doc = yamlsafe.load_bytes(raw, extra_tags=extra_tags)
     except yamlsafe.YamlError as exc:
         problems.append(Problem(file=name, line=exc.line, column=exc.column, message=exc.message))
     except OSError as exc:
@@ -102,4 +118,4 @@ def read_file(
             )
         )
         doc = None
-    return ParsedFile(path=path, name=name, role=role, sha256=digest, doc=doc)
+    return ParsedFile(path=path, name=name, role=role, sha256=digest, doc=doc, cached=cached)

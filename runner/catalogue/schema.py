@@ -58,10 +58,7 @@ def format_path(path: Iterable[str | int]) -> str:
 def _registry() -> Any:
     from referencing import Registry, Resource
 
-    resources = []
-    for path in sorted(SCHEMA_DIR.glob("*.json")):
-        contents = json.loads(path.read_text(encoding="utf-8"))
-        resources.append((contents["$id"], Resource.from_contents(contents)))
+    resources = [(uri, Resource.from_contents(contents)) for uri, contents in _schema_documents()]
     return Registry().with_resources(resources)
 
 
@@ -74,12 +71,50 @@ def validator(role: str) -> Validator:
     return Draft202012Validator(schema, registry=_registry(), format_checker=FormatChecker())
 
 
+@cache
+def _fast_validator(role: str) -> Any:
+    """jsonschema-rs's compiled validator for ``role``, or None when it is not installed.
+
+    It answers "valid?" about fifty times faster than the pure-Python validator, which is then
+    asked only about invalid files, for the wording of each problem.
+    """
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    resources = [(uri, contents) for uri, contents in _schema_documents()]
+    registry = jsonschema_rs.Registry(resources)
+    schema = dict(resources)[BASE_URI + ROLES[role]]
+    return jsonschema_rs.validator_for(schema, registry=registry, validate_formats=True)
+
+
+@cache
+def _schema_documents() -> tuple[tuple[str, Any], ...]:
+    out = []
+    for path in sorted(SCHEMA_DIR.glob("*.json")):
+        contents = json.loads(path.read_text(encoding="utf-8"))
+        out.append((contents["$id"], contents))
+    return tuple(out)
+
+
 def schema_problems(role: str, doc: YamlDoc, file: str) -> list[Problem]:
     """Every schema violation in ``doc`` as a located problem, in file order."""
+    fast = _fast_validator(role)
+    if fast is not None and fast.is_valid(doc.data):
+        return []
     found: list[tuple[tuple[int, int], Problem]] = []
     for path, message, at_key in _explain_all(validator(role).iter_errors(doc.data)):
         line, col = doc.locate(path, key=at_key)
         found.append(((line, col), Problem(file=file, line=line, column=col, path=format_path(path), message=message)))
+    if not found and fast is not None:
+        # The two validators disagree (a format one of them does not know): say what the fast one saw.
+        for error in fast.iter_errors(doc.data):
+            path = tuple(error.instance_path)
+            line, col = doc.locate(path)
+            message = str(error.message)
+            message = message if len(message) < 160 else message[:157] + "..."
+            problem = Problem(file=file, line=line, column=col, path=format_path(path), message=message)
+            found.append(((line, col), problem))
     found.sort(key=lambda pair: pair[0])
     return [p for _, p in found]
 

@@ -5,31 +5,41 @@ null): no Python tags, no timestamps (dates stay strings so the schema checks th
 YAML 1.1 surprises (``on``/``no`` stay strings, ``02:00`` is not the number 120). Duplicate keys,
 alias bombs, oversized, binary and empty files are rejected with a located message.
 
-libyaml (through PyYAML's C parser) does the scanning and composing; construction is ours.
+libyaml (PyYAML's C parser) scans; data is built straight from its events, which is several times
+faster than composing a node graph first. The node graph is composed only when a location deeper
+than the top two levels is asked for, which happens only when a file has a problem.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Hashable
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from typing import Any
 
 import yaml
-from yaml.constructor import ConstructorError, SafeConstructor
+from yaml import events as ev
 from yaml.cyaml import CParser  # type: ignore[attr-defined]
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.resolver import BaseResolver
 
 MAX_BYTES = 1024 * 1024
-# Nodes an alias may add beyond the ones written in the file: generous for `<<: *defaults`, far below a bomb.
+# Nodes aliases may add beyond those written in the file: generous for `<<: *defaults`, far below a bomb.
 MAX_ALIAS_EXPANSION = 100_000
 
 PathKey = str | int
 DataPath = tuple[PathKey, ...]
+Mark = tuple[int, int]
 
-_MERGE = "tag:yaml.org,2002:merge"
-_STR = "tag:yaml.org,2002:str"
+_CORE = "tag:yaml.org,2002:"
+_MERGE = _CORE + "merge"
+_ONLY_PLAIN = "(only plain YAML data: mappings, lists, strings, numbers, booleans)"
+_NULLS = frozenset({"~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+")
+_FLOAT = re.compile(
+    r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
 
 
 class YamlError(Exception):
@@ -42,179 +52,298 @@ class YamlError(Exception):
         self.column = column
 
 
-class _Resolver(BaseResolver):
-    """YAML 1.2 core schema: the only implicit types are null, bool, int and float."""
+def _at(event: ev.Event) -> Mark:
+    mark = event.start_mark
+    return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
 
 
-_Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
-)
-_Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-_Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:int",
-    re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
-    list("-+0123456789"),
-)
-_Resolver.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+.0123456789"),
-)
-_Resolver.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
+def _int(text: str) -> int:
+    sign = -1 if text.startswith("-") else 1
+    digits = text.lstrip("+-")
+    if digits.startswith("0o"):
+        return sign * int(digits[2:], 8)
+    if digits.startswith("0x"):
+        return sign * int(digits[2:], 16)
+    return sign * int(digits, 10)
 
 
-def _mark(node: Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _float(text: str) -> float:
+    lowered = text.lower()
+    if lowered.endswith(".inf"):
+        return float("-inf") if lowered.startswith("-") else float("inf")
+    if lowered == ".nan":
+        return float("nan")
+    return float(text)
 
 
-class _Constructor(SafeConstructor):
-    """SafeConstructor limited to core types, rejecting duplicate keys and counting alias expansion."""
-
-    yaml_constructors: ClassVar[dict[Any, Callable[..., Any]]] = {}
-    yaml_multi_constructors: ClassVar[dict[Any, Callable[..., Any]]] = {}
-
-    def __init__(self, extra_tags: frozenset[str] = frozenset()) -> None:
-        super().__init__()
-        self._alias_budget = MAX_ALIAS_EXPANSION
-        self._sizes: dict[int, int] = {}
-        self._extra_tags = extra_tags
-
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        if node in self.constructed_objects:
-            self._alias_budget -= _expanded_size(node, self._sizes)
-            if self._alias_budget < 0:
-                line, col = _mark(node)
-                raise YamlError(
-                    f"aliases expand to more than {MAX_ALIAS_EXPANSION} nodes (an alias bomb?); "
-                    "write the data out instead",
-                    line,
-                    col,
-                )
-        elif node.tag in self._extra_tags:
-            return f"{node.tag} value"
-        return super().construct_object(node, deep)
-
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: dict[tuple[str, str], Node] = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, ScalarNode) and key_node.tag != _MERGE:
-                ident = (key_node.tag, key_node.value)
-                first = seen.get(ident)
-                if first is not None:
-                    line, col = _mark(key_node)
-                    raise YamlError(
-                        f"duplicate key '{key_node.value}' (first defined at line {_mark(first)[0]})",
-                        line,
-                        col,
-                    )
-                seen[ident] = key_node
-        return super().construct_mapping(node, deep=deep)  # type: ignore[no-any-return]
-
-    def construct_core_int(self, node: ScalarNode) -> int:
-        text = str(self.construct_scalar(node))
-        sign = -1 if text.startswith("-") else 1
-        digits = text.lstrip("+-")
-        if digits.startswith("0o"):
-            return sign * int(digits[2:], 8)
-        if digits.startswith("0x"):
-            return sign * int(digits[2:], 16)
-        return sign * int(digits, 10)
-
-    def construct_not_allowed(self, node: Node) -> Any:
-        line, col = _mark(node)
-        raise YamlError(
-            f"tag {_short_tag(node.tag)} is not allowed "
-            "(only plain YAML data: mappings, lists, strings, numbers, booleans)",
-            line,
-            col,
-        )
+def _plain(text: str) -> Any:
+    """YAML 1.2 core schema resolution of a plain (unquoted, untagged) scalar."""
+    if not text:
+        return None
+    first = text[0]
+    if first in "~nN" and text in _NULLS:
+        return None
+    if first in "tTfF":
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        return text
+    if first in "-+.0123456789":
+        if _INT.fullmatch(text):
+            return _int(text)
+        if _FLOAT.fullmatch(text):
+            return _float(text)
+    return text
 
 
-# The whole registry: any other tag (!!python/..., !!timestamp, !!binary, !Custom) is refused.
-_Constructor.yaml_constructors = {
-    "tag:yaml.org,2002:null": SafeConstructor.construct_yaml_null,
-    "tag:yaml.org,2002:bool": SafeConstructor.construct_yaml_bool,
-    "tag:yaml.org,2002:int": _Constructor.construct_core_int,
-    "tag:yaml.org,2002:float": SafeConstructor.construct_yaml_float,
-    _STR: SafeConstructor.construct_yaml_str,
-    "tag:yaml.org,2002:seq": SafeConstructor.construct_yaml_seq,
-    "tag:yaml.org,2002:map": SafeConstructor.construct_yaml_map,
-    None: _Constructor.construct_not_allowed,
-}
+def _tagged(tag: str, text: str, where: Mark, extra_tags: frozenset[str]) -> Any:
+    """A scalar with an explicit tag: only the core scalar tags are allowed."""
+    if tag in extra_tags:
+        return f"{tag} value"
+    try:
+        if tag == _CORE + "str":
+            return text
+        if tag == _CORE + "int":
+            return _int(text)
+        if tag == _CORE + "float":
+            return _float(text)
+        if tag == _CORE + "bool" and text in _TRUE | _FALSE:
+            return text in _TRUE
+        if tag == _CORE + "null" and (text in _NULLS or not text):
+            return None
+    except ValueError:
+        raise YamlError(f"{text!r} is not a valid {_short_tag(tag)}", *where) from None
+    if tag in (_CORE + "bool", _CORE + "null"):
+        raise YamlError(f"{text!r} is not a valid {_short_tag(tag)}", *where)
+    raise YamlError(f"tag {_short_tag(tag)} is not allowed {_ONLY_PLAIN}", *where)
 
 
 def _short_tag(tag: str) -> str:
-    return tag.replace("tag:yaml.org,2002:", "!!")
+    return tag.replace(_CORE, "!!")
 
 
-def _expanded_size(node: Node, memo: dict[int, int]) -> int:
-    """Nodes under ``node`` counted as often as aliases repeat them (memoised, so linear in the file)."""
-    stack: list[tuple[Node, bool]] = [(node, False)]
-    open_nodes: set[int] = set()
-    while stack:
-        current, done = stack.pop()
-        if id(current) in memo:
-            continue
-        children = _children(current)
-        if done:
-            memo[id(current)] = 1 + sum(memo.get(id(c), 0) for c in children)
-            open_nodes.discard(id(current))
-            continue
-        if id(current) in open_nodes:
-            line, col = _mark(current)
-            raise YamlError("an alias refers to a node that contains it (recursive data)", line, col)
-        open_nodes.add(id(current))
-        stack.append((current, True))
-        stack.extend((c, False) for c in children if id(c) not in memo)
-    return memo[id(node)]
+@dataclass(slots=True)
+class _Frame:
+    """A mapping or sequence being built."""
+
+    value: Any
+    is_map: bool
+    mark: Mark
+    anchor: str | None
+    path: DataPath | None  # kept for the top two levels only
+    size: int = 1
+    key: Any = None
+    has_key: bool = False
+    key_mark: Mark = (0, 0)
+    key_is_merge: bool = False
+    key_lines: dict[Any, int] = field(default_factory=dict)
+    merges: list[tuple[Any, Mark]] = field(default_factory=list)
 
 
-def _children(node: Node) -> list[Node]:
-    if isinstance(node, SequenceNode):
-        return list(node.value)
-    if isinstance(node, MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
+class _Builder:
+    """Plain data from libyaml events, with duplicate-key, tag and alias-expansion checks."""
+
+    def __init__(self, extra_tags: frozenset[str]) -> None:
+        self.extra_tags = extra_tags
+        self.anchors: dict[str, tuple[Any, int]] = {}
+        self.open_anchors: set[str] = set()
+        self.budget = MAX_ALIAS_EXPANSION
+        self.stack: list[_Frame] = []
+        self.marks: dict[DataPath, Mark] = {}
+        self.key_marks: dict[DataPath, Mark] = {}
+        self.result: Any = None
+        self.string_keys = True
+
+    def run(self, parser: Any) -> None:
+        get = parser.get_event
+        documents = 0
+        while True:
+            event = get()
+            kind = type(event)
+            if kind is ev.ScalarEvent:
+                self.scalar(event)
+            elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
+                self.start(event, kind is ev.MappingStartEvent)
+            elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
+                self.end()
+            elif kind is ev.AliasEvent:
+                self.alias(event)
+            elif kind is ev.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    raise YamlError("more than one YAML document (---) in the file; use one", *_at(event))
+            elif kind is ev.StreamEndEvent:
+                return
+
+    def scalar(self, event: ev.ScalarEvent) -> None:
+        tag = event.tag
+        text = event.value
+        where = _at(event)
+        if tag is None and event.implicit[0]:
+            value = _plain(text)
+        elif tag is None or tag == "!":
+            value = text
+        else:
+            value = _tagged(tag, text, where, self.extra_tags)
+        if event.anchor:
+            self.anchors[event.anchor] = (value, 1)
+        merge = tag is None and event.implicit[0] and text == "<<"
+        self.add(value, 1, where, merge)
+
+    def start(self, event: ev.CollectionStartEvent, is_map: bool) -> None:
+        tag = event.tag
+        where = _at(event)
+        if tag is not None and tag != "!" and tag != _CORE + ("map" if is_map else "seq"):
+            raise YamlError(f"tag {_short_tag(tag)} is not allowed {_ONLY_PLAIN}", *where)
+        path = self.child_path()
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Frame({} if is_map else [], is_map, where, event.anchor, path))
+
+    def child_path(self) -> DataPath | None:
+        if not self.stack:
+            return ()
+        parent = self.stack[-1]
+        if parent.path is None or len(parent.path) >= 2:
+            return None
+        return (*parent.path, parent.key if parent.is_map else len(parent.value))
+
+    def end(self) -> None:
+        frame = self.stack.pop()
+        value = frame.value
+        if frame.merges:
+            value = _merged(frame.merges, value)
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+            self.anchors[frame.anchor] = (value, frame.size)
+        self.add(value, frame.size, frame.mark, False)
+
+    def alias(self, event: ev.AliasEvent) -> None:
+        name = event.anchor
+        where = _at(event)
+        if name not in self.anchors:
+            if name in self.open_anchors:
+                raise YamlError("an alias refers to a node that contains it (recursive data)", *where)
+            raise YamlError(f"alias *{name} refers to no anchor &{name} above it", *where)
+        value, size = self.anchors[name]
+        self.budget -= size
+        if self.budget < 0:
+            raise YamlError(
+                f"aliases expand to more than {MAX_ALIAS_EXPANSION:,} nodes (an alias bomb?); "
+                "write the data out instead",
+                *where,
+            )
+        self.add(value, size, where, False)
+
+    def add(self, value: Any, size: int, where: Mark, merge: bool) -> None:
+        if not self.stack:
+            self.result = value
+            return
+        top = self.stack[-1]
+        top.size += size
+        if not top.is_map:
+            if top.path is not None and len(top.path) < 2:
+                self.marks[(*top.path, len(top.value))] = where
+            top.value.append(value)
+        elif not top.has_key:
+            if isinstance(value, (dict, list)):
+                raise YamlError("a mapping key must be a plain value, not a mapping or a list", *where)
+            top.key, top.has_key, top.key_mark, top.key_is_merge = value, True, where, merge
+        else:
+            top.has_key = False
+            self.put(top, value, where)
+
+    def put(self, top: _Frame, value: Any, where: Mark) -> None:
+        if top.key_is_merge:
+            top.merges.append((value, where))
+            return
+        key = top.key
+        if key in top.key_lines:
+            raise YamlError(f"duplicate key '{key}' (first defined at line {top.key_lines[key]})", *top.key_mark)
+        top.key_lines[key] = top.key_mark[0]
+        if type(key) is not str:
+            self.string_keys = False
+        top.value[key] = value
+        if top.path is not None and len(top.path) < 2:
+            self.marks[(*top.path, key)] = where
+            self.key_marks[(*top.path, key)] = top.key_mark
 
 
-class _Loader(CParser, _Constructor, _Resolver):
-    def __init__(self, text: str, extra_tags: frozenset[str]) -> None:
+def _merged(merges: list[tuple[Any, Mark]], explicit: dict[Any, Any]) -> dict[Any, Any]:
+    """Apply ``<<`` merge keys: explicit keys win; in a list, earlier mappings win over later ones."""
+    out: dict[Any, Any] = {}
+    for value, where in merges:
+        sources = value if isinstance(value, list) else [value]
+        if not all(isinstance(s, dict) for s in sources):
+            raise YamlError("a merge key (<<) takes a mapping or a list of mappings", *where)
+        for source in reversed(sources):
+            out.update(source)
+    out.update(explicit)
+    return out
+
+
+class _Resolver(BaseResolver):
+    """Recognises ``<<`` when composing nodes for locating (other tags are irrelevant there)."""
+
+
+_Resolver.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
+
+
+class _Composer(CParser, _Resolver):  # type: ignore[misc]
+    def __init__(self, text: str) -> None:
         CParser.__init__(self, text)
-        _Constructor.__init__(self, extra_tags)
         _Resolver.__init__(self)
 
 
-@dataclass(frozen=True)
+@dataclass
 class YamlDoc:
-    """A parsed file: its plain data and its node tree for locating values."""
+    """A parsed file: its plain data, and the means to say where a value is written."""
 
     data: Any
-    node: Node | None
+    text: str = ""
+    marks: dict[DataPath, Mark] = field(default_factory=dict)
+    key_marks: dict[DataPath, Mark] = field(default_factory=dict)
+    string_keys: bool = True  # every mapping key is a string (JSON can hold the data exactly)
+    _node: Node | None = None
 
-    def locate(self, path: DataPath, *, key: bool = False) -> tuple[int, int]:
-        """Return the 1-based (line, column) of the value at ``path`` (its key with ``key=True``).
+    @property
+    def node(self) -> Node | None:
+        """The composed node graph (built on first use)."""
+        if self._node is None and self.text:
+            composer = _Composer(self.text)
+            try:
+                self._node = composer.get_single_node()
+            finally:
+                composer.dispose()
+        return self._node
+
+    def locate(self, path: DataPath, *, key: bool = False) -> Mark:
+        """The 1-based (line, column) of the value at ``path`` (of its key with ``key=True``).
 
         When the path leads somewhere not written in the file (a merged or missing key), the
         nearest written ancestor is returned.
         """
+        if not path:
+            return 1, 1
+        index = self.key_marks if key and not isinstance(path[-1], int) else self.marks
+        if path in index:
+            return index[path]
         node = self.node
         if node is None:
             return 1, 1
-        where = _mark(node)
+        where = _node_mark(node)
         for step in path:
             found = _step(node, step)
             if found is None:
                 return where
             key_node, node = found
-            where = _mark(key_node if key and key_node is not None else node)
-        if not key:
-            where = _mark(node)
-        return where
+            where = _node_mark(key_node if key and key_node is not None else node)
+        return where if key else _node_mark(node)
+
+
+def _node_mark(node: Node) -> Mark:
+    return node.start_mark.line + 1, node.start_mark.column + 1
 
 
 def _step(node: Node, step: PathKey) -> tuple[Node | None, Node] | None:
@@ -248,41 +377,43 @@ def decode(raw: bytes, *, max_bytes: int = MAX_BYTES) -> str:
         raise YamlError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} cannot be decoded)", line, col) from None
 
 
-def _byte_position(raw: bytes, offset: int) -> tuple[int, int]:
+def _byte_position(raw: bytes, offset: int) -> Mark:
     line = raw.count(b"\n", 0, offset) + 1
     return line, offset - (raw.rfind(b"\n", 0, offset) + 1) + 1
 
 
 def parse(text: str, *, extra_tags: frozenset[str] = frozenset()) -> YamlDoc:
     """Parse one YAML document safely. ``extra_tags`` are tags read as opaque strings (e.g. ``!vault``)."""
-    loader = _Loader(text, extra_tags)
+    builder = _Builder(extra_tags)
+    parser = CParser(text)
     try:
-        node = loader.get_single_node()
-        data = None if node is None else loader.construct_document(node)
+        builder.run(parser)
     except YamlError:
         raise
-    except yaml.MarkedYAMLError as exc:
-        raise _from_marked(exc) from None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
         char = exc.character if isinstance(exc.character, int) else ord(exc.character)
         raise YamlError(f"control character #x{char:02x} is not allowed in YAML text", line, col) from None
+    except yaml.MarkedYAMLError as exc:
+        raise _from_marked(exc) from None
     except yaml.YAMLError as exc:
         raise YamlError(f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise YamlError("data nested too deeply") from None
     finally:
-        loader.dispose()
-    return YamlDoc(data=data, node=node)
+        parser.dispose()
+    return YamlDoc(
+        data=builder.result,
+        text=text,
+        marks=builder.marks,
+        key_marks=builder.key_marks,
+        string_keys=builder.string_keys,
+    )
 
 
 def _from_marked(exc: yaml.MarkedYAMLError) -> YamlError:
     mark = exc.problem_mark or exc.context_mark
     text = exc.problem or "not valid YAML"
-    if isinstance(exc, ConstructorError) and "recursive" in text:
-        text = "an alias refers to a node that contains it (recursive data)"
-    elif exc.context and exc.context not in text:
+    if exc.context and exc.context not in text:
         text = f"{exc.context}: {text}"
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     return YamlError(f"not valid YAML: {text}", line, col)
