@@ -57,7 +57,7 @@ def test_parse_plan(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert p.repository is not None and p.repository.password == "pw-from-env"  # noqa: S105
     assert p.repository.secret_env == {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s3cr3t-value"}
     assert "s3cr3t" not in p.repository.prefix() and "pw-from-env" not in p.repository.prefix()
-    assert p.retention == {"daily": 7, "weekly": 4} and p.keep_within == "2d"
+    assert p.retention == {"daily": 7, "weekly": 4} and p.keep_within == "48h"
     v = p.verify
     assert v.min_interval == timedelta(days=7) and v.point == "random"
     assert v.max_restore_time == timedelta(minutes=15) and v.max_age == timedelta(hours=26)

@@ -121,3 +121,12 @@ def test_choose_point_and_repository_check(path_repo: Repository, tmp_path: Path
     r, *_ = _backed_up(path_repo, tmp_path)
     rep = repository_check(r, "1/2")
     assert rep.ok and rep.checks[0]["read_data_subset"] == "1/2"
+
+
+def test_restore_paths_only_restores_and_compares_those(path_repo: Repository, tmp_path: Path) -> None:
+    r, data, manifest, snap = _backed_up(path_repo, tmp_path)
+    scratch_base = tmp_path / "scratch"
+    scratch_base.mkdir()
+    rep = restore_files(r, snap, manifest, scratch_base=str(scratch_base), include=[str(data / "conf")])
+    assert rep.ok, rep.to_dict()
+    assert rep.checks[0] == {"name": "manifest", "ok": True, "files": 1}

@@ -73,9 +73,13 @@ class HostFlow:
             self.step(host, "backup files", lambda: self.backup_files(host, restic, tags))
         for db in self.plan.databases:
             self.step(host, f"backup database {db.database}", partial(self.backup_db, host, restic, db, tags))
-        if self.plan.retention and len(self.problems) == ok_before:
+        if (self.plan.retention or self.plan.keep_within) and len(self.problems) == ok_before:
             # prune only after every backup of this host succeeded
-            kept = self.step(host, "retention", lambda: restic.forget(self.plan.retention, tags=tags[:1]))
+            kept = self.step(
+                host,
+                "retention",
+                lambda: restic.forget(self.plan.retention, tags=tags[:1], within=self.plan.keep_within),
+            )
             self.facts["retention"] = kept
         if self.check_now:
             self.step(host, "repository check", lambda: self.repository_check(restic))
@@ -146,7 +150,8 @@ class HostFlow:
         snap = verify.choose_point(snaps, self.plan.verify.point, self.rng)
         manifest = self.store.manifest(snap.id)
         rep = verify.restore_files(restic, snap, manifest, command="\n".join(self.plan.verify.commands),
-                                   scratch_base=self.plan.verify.scratch_dir, point=self.plan.verify.point)  # fmt: skip
+                                   scratch_base=self.plan.verify.scratch_dir, point=self.plan.verify.point,
+            include=self.plan.verify.restore_paths)  # fmt: skip
         self.finish_report(host, rep)
 
     def restore_db(self, host: str, target: str, db: pg.PgTarget, tags: list[str]) -> None:

@@ -111,6 +111,12 @@ def _duration(value: Any) -> timedelta | None:
     return parse_duration(str(value))
 
 
+def _restic_within(value: Any) -> str | None:
+    """restic reads ``m`` as months: hand it whole hours."""
+    d = _duration(value)
+    return None if d is None else f"{max(1, int(d.total_seconds() // 3600))}h"
+
+
 def _verify(spec: Mapping[str, Any], first_db: str) -> VerifyPolicy:
     checks: dict[str, list[SqlCheck]] = {}
     for c in spec.get("sql_checks") or ():
@@ -163,7 +169,7 @@ def parse_plan(name: str, settings: Mapping[str, Any], root: Path, where: str) -
         databases=dbs, ebs=dict(what.get("ebs") or {}), rds=tuple((what.get("rds") or {}).get("instances") or ()),
         repository=repo, snapshot_tags=dict(snaps.get("tags") or {}), region=snaps.get("region"),
         retention={k: int(keep[f"keep_{k}"]) for k in _KEEP if keep.get(f"keep_{k}")},
-        keep_within=keep.get("keep_within"),
+        keep_within=_restic_within(keep.get("keep_within")),
         verify=_verify(settings.get("verification") or {}, dbs[0].database if dbs else ""), file=where,
     )  # fmt: skip
 

@@ -225,9 +225,13 @@ class Restic:
             args.append(f"--host={host}")
         return parse_snapshots(self._run(args, what="restic snapshots").stdout)
 
-    def forget(self, keep: Mapping[str, int], *, tags: Sequence[str] = (), prune: bool = True) -> dict[str, Any]:
+    def forget(
+        self, keep: Mapping[str, int], *, tags: Sequence[str] = (), prune: bool = True, within: str | None = None
+    ) -> dict[str, Any]:
         """Apply retention (keep-daily/weekly/monthly/last...). Call only after a successful backup."""
         args = ["forget", "--json", *(f"--keep-{k}={int(v)}" for k, v in sorted(keep.items()) if v)]
+        if within:
+            args.append(f"--keep-within={within}")
         if len(args) == 2:
             raise AdapterError("retention keeps nothing: refusing to forget every snapshot")
         args += [f"--tag={t}" for t in tags]

@@ -78,8 +78,12 @@ def restore_files(
     scratch_base: str = "/var/tmp",
     clock: Clock = utcnow,
     point: str = "latest",
+    include: Sequence[str] = (),
 ) -> RestoreReport:
-    """Restore ``snapshot`` on ``restic.shell``'s host into a fresh directory and validate it."""
+    """Restore ``snapshot`` on ``restic.shell``'s host into a fresh directory and validate it.
+
+    With ``include``, only those paths are restored and compared.
+    """
     shell = restic.shell
     report = RestoreReport(kind="files", host=shell.host, snapshot_id=snapshot.id, point=point)
     report.snapshot_time = snapshot.time.isoformat()
@@ -93,14 +97,15 @@ def restore_files(
     scratch = report.scratch = made.stdout.strip()
     try:
         started, t0 = clock(), time.monotonic()
-        restic.restore(snapshot.id, scratch)
+        restic.restore(snapshot.id, scratch, include=include)
         report.rto_seconds = round(time.monotonic() - t0, 3)
         report.rpo_seconds = round((started - snapshot.time).total_seconds(), 3)
         if manifest is None:
             report.differences.append(f"no manifest was recorded for snapshot {snapshot.short_id}")
         else:
-            got = mf.take(shell, list(snapshot.paths), under=scratch)
-            diff = mf.compare(manifest, got)
+            tops = list(include) or list(snapshot.paths)
+            got = mf.take(shell, tops, under=scratch)
+            diff = mf.compare(_within(manifest, include), got)
             report.checks.append({"name": "manifest", "ok": diff.ok, "files": diff.compared})
             report.differences += diff.describe()
         if command:
@@ -113,6 +118,13 @@ def restore_files(
         if not rm.ok:
             report.differences.append(f"scratch directory {scratch} left behind: {rm.tail(2)}")
     return report
+
+
+def _within(manifest: mf.Manifest, include: Sequence[str]) -> mf.Manifest:
+    if not include:
+        return manifest
+    roots = [i.rstrip("/") for i in include]
+    return {k: v for k, v in manifest.items() if any(k == r or k.startswith(r + "/") for r in roots)}
 
 
 def restore_database(
