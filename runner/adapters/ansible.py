@@ -213,6 +213,14 @@ def _result(spec: PlaybookSpec, data_dir: Path, runner: Any, folder: EventFolder
         rc=rc, status=status, hosts={h: folder.results[h] for h in spec.hosts}, stats=folder.stats,
         data_dir=data_dir, events=folder.events, stdout_path=stdout if stdout.exists() else None,
     )
+    if not folder.stats and status in ("canceled", "timeout"):
+        # The play never finished: a host that began is partially changed, which is not "done".
+        for r in result.hosts.values():
+            if r.steps:
+                r.status = "failed"
+                r.message = f"playbook {status} before it finished on this host (partially applied)"
+            else:
+                r.status = "not_started"
     if status == "failed" and not folder.stats:
         tail = result.stdout_tail(1500).strip()
         raise AdapterError(

@@ -69,7 +69,17 @@ class SSHTarget:
     known_hosts: Path
 
     @classmethod
-    def from_hostvars(cls, name: str, hostvars: Mapping[str, Any], known_hosts: Path) -> SSHTarget:
+    def from_hostvars(cls, name: str, hostvars: Mapping[str, Any], known_hosts: Path | None = None) -> SSHTarget:
+        """Build from (templated) inventory variables.
+
+        known_hosts: the configured file (``MAINTCTL_KNOWN_HOSTS`` / ``settings.ansible.known_hosts``)
+        wins; when none is configured (None, or the ``~/.ssh/known_hosts`` default) the file the
+        inventory names for the host (``UserKnownHostsFile`` in its SSH args) is used.
+        """
+        from runner.adapters.inventory import known_hosts_from_vars
+
+        if known_hosts is None or known_hosts == default_known_hosts():
+            known_hosts = known_hosts_from_vars(hostvars) or known_hosts or default_known_hosts()
         key = hostvars.get("ansible_ssh_private_key_file") or hostvars.get("ansible_private_key_file")
         return cls(
             name=name,
@@ -81,14 +91,23 @@ class SSHTarget:
         )
 
 
-def known_hosts_path(root: Path, ansible_settings: Mapping[str, Any]) -> Path:
-    """The estate's known_hosts: ``MAINTCTL_KNOWN_HOSTS``, ``settings.ansible.known_hosts`` (relative to
-    the estate root) or ``~/.ssh/known_hosts``."""
+def default_known_hosts() -> Path:
+    return Path.home() / ".ssh" / "known_hosts"
+
+
+def configured_known_hosts(root: Path, ansible_settings: Mapping[str, Any]) -> Path | None:
+    """``MAINTCTL_KNOWN_HOSTS`` or ``settings.ansible.known_hosts`` (relative to the estate root), if set."""
     given = os.environ.get("MAINTCTL_KNOWN_HOSTS") or ansible_settings.get("known_hosts")
     if not given:
-        return Path.home() / ".ssh" / "known_hosts"
+        return None
     path = Path(str(given)).expanduser()
     return path if path.is_absolute() else root / path
+
+
+def known_hosts_path(root: Path, ansible_settings: Mapping[str, Any]) -> Path:
+    """The estate's known_hosts: ``MAINTCTL_KNOWN_HOSTS``, ``settings.ansible.known_hosts`` (relative to
+    the estate root) or ``~/.ssh/known_hosts`` (where the inventory may name a host's own file)."""
+    return configured_known_hosts(root, ansible_settings) or default_known_hosts()
 
 
 def ssh_target(catalogue: Any, host: str, known_hosts: Path) -> SSHTarget:

@@ -5,6 +5,10 @@ batch size, max_errors), cutoff, pre/post checks, progress and evidence of the r
 A kind owns what happens to one batch of hosts, plus optional whole-run steps before and after.
 
 A kind is looked up by name in ``runner.kinds.REGISTRY`` (name -> "module:Class"), imported lazily.
+Kinds reach Ansible, SSH and AWS through ``runner.engine.tools`` (``playbook``, ``ssh``, ``aws``), which
+apply the estate's inventory, known_hosts and settings and stream steps into the run as they happen.
+``ctx.options["inventory"]`` lists the inventory sources of this run (the estate's, plus hosts resolved
+from AWS tags).
 """
 
 from __future__ import annotations
@@ -65,6 +69,11 @@ class RunContext:
     mode: Literal["apply", "check"] = "apply"
     emit: Callable[[str, Mapping[str, Any]], None] = lambda _event, _data: None
     options: dict[str, Any] = field(default_factory=dict)
+    # Added for the engine's tools (runner.engine.tools); kinds pass them on to the adapters:
+    # ``on_step(host, step)`` streams a step into state and progress as it happens; ``cancel()`` turns
+    # True when the run must stop now (cutoff with on_cutoff: cancel, lease lost, operator interrupt).
+    on_step: Callable[[str, StepResult], None] = lambda _host, _step: None
+    cancel: Callable[[], bool] = lambda: False
 
 
 class KindRunner(Protocol):

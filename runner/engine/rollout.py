@@ -85,6 +85,7 @@ class Rollout:
     results: dict[str, str] = field(default_factory=dict)
     stopped: Stop | None = None
     stop_reason: str = ""
+    cut_running: bool = False  # the cutoff cancelled a batch while it ran (on_cutoff: cancel)
 
     @classmethod
     def plan(cls, hosts: Sequence[str], batch_size: str | int, canary: int, max_errors: str | int) -> Rollout:
@@ -125,7 +126,14 @@ class Rollout:
     def final_states(self) -> dict[str, FinalState]:
         return final_states(self.hosts, self.results, self.stopped)
 
+    def cancel_running(self, reason: str) -> None:
+        """The cutoff came while a batch ran and the item cancels running work at the cutoff."""
+        self.stop("cutoff", reason)
+        self.cut_running = True
+
     def outcome(self) -> Outcome:
+        if self.stopped == "cutoff" and self.cut_running:
+            return "cancelled"
         return outcome(self.final_states(), self.stopped)
 
 

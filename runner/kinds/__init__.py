@@ -7,4 +7,5 @@ REGISTRY: dict[str, str] = {
     "drift": "runner.kinds.drift.runner:DriftKind",
     "certificate": "runner.kinds.certificate.runner:CertificateRunner",
     "backup": "runner.kinds.backup.runner:BackupRunner",
+    "playbook": "runner.kinds.playbook:PlaybookRunner",
 }
