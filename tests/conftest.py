@@ -18,9 +18,8 @@ LAB_DIR = Path(__file__).resolve().parent / "lab"
 if str(LAB_DIR) not in sys.path:
     sys.path.insert(0, str(LAB_DIR))
 
+from labkit.config import RUN_DIR  # noqa: E402  (honours LAB_INSTANCE)
 from labkit.handle import Lab  # noqa: E402
-
-RUN_DIR = LAB_DIR / "run"
 
 
 def _lab_sh(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -40,9 +40,10 @@ def leftovers() -> list[str]:
         try:
             env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             mounts = Path(f"/proc/{pid}/mountinfo").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if marker in env:
+        if marker in env or str(RUN).encode() in cmdline:
             found.append(f"process {pid}")
         if str(RUN) in mounts:
             found.append(f"mount seen by process {pid}")

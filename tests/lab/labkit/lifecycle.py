@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import hosts, net, outputs, pki, repo, services
 from .config import GATEWAY, NETNS_PREFIX, RUN_DIR, Host, LabConfig, build_config
-from .proc import LOG_DIR, LabError, kill_pids, lab_processes, log, pid_alive, quiet, run
+from .proc import LOG_DIR, LabError, kill_pids, lab_processes, log, pid_alive, quiet, read_pid, run
 
 STATE = RUN_DIR / "state.json"
 USERS = RUN_DIR / "users"
@@ -57,7 +57,7 @@ def _prepare_host(cfg: LabConfig, h: Host, client_pub: str, pg_password: str) ->
     cert = None
     if "web" in h.roles:
         cert = pki.issue(h.name, [h.fqdn, h.name], [h.address])
-    extra = [p for p in (services.PEBBLE_ROOT,) if p.exists()]
+    extra = {"pebble-root.crt": services.PEBBLE_ROOT} if services.PEBBLE_ROOT.exists() else {}
     from .rootfs import seed_host
     seed_host(cfg, h, client_pub, h.dir / "ssh_host_ed25519_key", pki.CA_CERT, cert, extra, pg_password)
     net.host_net_up(h)
@@ -69,9 +69,17 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
     """Brings the lab up (no-op if it already runs with the same hosts); returns seconds taken."""
     t0 = time.monotonic()
     current = load_config()
-    if current is not None and current.names == cfg.names and not problems(current):
-        log(f"lab already up: {' '.join(cfg.names)}")
-        return time.monotonic() - t0
+    if current is not None and current.names == cfg.names and _state() == "up":
+        if not problems(current):
+            log(f"lab already up: {' '.join(cfg.names)}")
+            return time.monotonic() - t0
+        if repair(current, timeout):
+            log(f"lab repaired in {time.monotonic() - t0:.1f}s")
+            return time.monotonic() - t0
+    users = live_users()
+    if current is not None and users:
+        raise LabError(f"the lab is up with hosts {' '.join(current.names)} and in use by test sessions "
+                       f"{users}; it cannot be rebuilt now (wanted: {' '.join(cfg.names)})")
     if current is not None or net.netns_list() or net.lab_links() or lab_processes():
         log("cleaning up the previous lab first")
         down()
@@ -109,6 +117,40 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
     took = time.monotonic() - t0
     log(f"lab up in {took:.1f}s; details in {outputs.LAB_JSON}")
     return took
+
+
+def _state() -> str:
+    try:
+        return str(json.loads(STATE.read_text()).get("state"))
+    except (OSError, ValueError):
+        return "missing"
+
+
+def repair(cfg: LabConfig, timeout: float) -> bool:
+    """Restarts what stopped in a lab that was fully up (a powered-off host, a dead service) without
+    rebuilding it, so sessions sharing the lab keep their hosts' state. False if that was not enough."""
+    validity = json.loads(STATE.read_text()).get("validity")
+    starters = {"dnsmasq": lambda: services.start_dns(cfg), "repo-http": services.start_repo_http,
+                "moto": services.start_moto, "pebble": lambda: services.start_pebble(validity)}
+    for name, start in starters.items():
+        pid = read_pid(name)
+        if not pid or not pid_alive(pid):
+            log(f"repair: restarting {name}")
+            start()
+            services.wait_ready(name, 30)
+            if name == "pebble":
+                services.fetch_pebble_roots()
+    for h in cfg.hosts:
+        if not hosts.ready_boot_id(h):
+            log(f"repair: starting host {h.name}")
+            hosts.start(h)
+    try:
+        for h in cfg.hosts:
+            hosts.wait_ready(h, timeout)
+    except LabError as exc:
+        log(f"repair failed: {exc}")
+        return False
+    return not problems(cfg)
 
 
 def _check_ssh(cfg: LabConfig) -> None:

@@ -44,7 +44,10 @@ def ssh_config(cfg: LabConfig) -> None:
         f"    User root\n    IdentityFile {CLIENT_KEY}\n    IdentitiesOnly yes\n"
         f"    UserKnownHostsFile {KNOWN_HOSTS}\n    GlobalKnownHostsFile /dev/null\n"
         f"    StrictHostKeyChecking yes\n    HostKeyAlgorithms ssh-ed25519\n    PasswordAuthentication no\n"
-        f"    BatchMode yes\n    ConnectTimeout 10\n")
+        f"    BatchMode yes\n    ConnectTimeout 10\n"
+        # Connection sharing: tests run many short commands; a reboot ends the shared connection too.
+        f"    ControlMaster auto\n    ControlPath {RUN_DIR}/cm/%C\n    ControlPersist 30s\n")
+    (RUN_DIR / "cm").mkdir(mode=0o700, exist_ok=True)
     _write(SSH_CONFIG, "\n".join(blocks))
 
 
@@ -90,7 +93,8 @@ def lab_info(cfg: LabConfig, pebble: dict[str, str], validity: int | None) -> di
         "acme": {"directory_url": f"https://{GATEWAY}:{PORTS['pebble']}/dir",
                  "management_url": f"https://{GATEWAY}:{PORTS['pebble_mgmt']}",
                  "api_ca_cert": str(CA_CERT), "root_cert": pebble["root"],
-                 "intermediate_cert": pebble["intermediate"], "http_port": 80, "tls_port": 443,
+                 "intermediate_cert": pebble["intermediate"], "host_root_path": "/etc/ssl/lab/pebble-root.crt",
+                 "http_port": 80, "tls_port": 443,
                  "certificate_validity_seconds": validity, "dns_server": f"{GATEWAY}:{PORTS['dns']}"},
         "dns": {"server": GATEWAY, "port": PORTS["dns"], "domain": "lab"},
         "tls": {"ca_cert": str(CA_CERT), "cert_path": "/etc/ssl/lab/server.crt",

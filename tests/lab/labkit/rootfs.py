@@ -160,7 +160,7 @@ def seed_db(up: Upper, password: str) -> None:
 
 
 def seed_host(cfg: LabConfig, host: Host, client_pub: str, host_key: Path, ca: Path,
-              web_cert: tuple[Path, Path] | None, extra_ca: list[Path], pg_password: str) -> None:
+              web_cert: tuple[Path, Path] | None, extra_ca: dict[str, Path], pg_password: str) -> None:
     """Fresh upper + work dirs for `host` (anything old removed first)."""
     for d in ("upper", "work"):
         if (host.dir / d).exists():
@@ -170,8 +170,8 @@ def seed_host(cfg: LabConfig, host: Host, client_pub: str, host_key: Path, ca: P
     up = Upper(host.dir / "upper")
     seed_base(up, cfg, host, client_pub, host_key)
     up.write("etc/ssl/lab/ca.crt", ca.read_bytes())
-    for path in extra_ca:
-        up.write(f"etc/ssl/lab/{path.name}", path.read_bytes())
+    for name, path in extra_ca.items():
+        up.write(f"etc/ssl/lab/{name}", path.read_bytes())
     seed_app(up, host)
     if web_cert:
         seed_web(up, host, web_cert[0], web_cert[1], ca)
