@@ -184,6 +184,8 @@ def scan_files(
 
 
 def _short(exc: BaseException) -> str:
+    from runner.errors import MaintctlError
     from runner.redact import redact_text
 
-    return redact_text(str(exc) or type(exc).__name__)[:500]
+    text = str(exc) if isinstance(exc, MaintctlError) else f"{type(exc).__name__}: {exc}"
+    return redact_text(text)[:500]
