@@ -78,7 +78,8 @@ def cmd_ssh(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    deb = repo.publish(args.name, args.version, reboot=args.reboot, fail=args.fail, security=args.security)
+    deb = repo.publish(args.name, args.version, reboot=args.reboot, fail=args.fail, security=args.security,
+                       published=args.published)
     print(f"published {deb.name} in {'bookworm-security' if args.security else 'bookworm'}")
     return 0
 
@@ -122,6 +123,7 @@ def parser() -> argparse.ArgumentParser:
     pub.add_argument("--reboot", action="store_true", help="postinst flags /var/run/reboot-required")
     pub.add_argument("--fail", action="store_true", help="postinst exits 1")
     pub.add_argument("--security", action="store_true", help="publish in the bookworm-security suite")
+    pub.add_argument("--published", help="publication time recorded in the package, e.g. 2026-01-31T12:00:00Z")
     pub.set_defaults(func=cmd_publish)
     for action in ("start-host", "stop-host", "restart-host"):
         hp = sub.add_parser(action, help=f"{action.replace('-', ' ')} (keeps its disk)")

@@ -56,9 +56,11 @@ def test_apt_sees_a_newly_published_version_on_one_host_only(lab: Lab) -> None:
     name = f"lab-selftest-{uuid.uuid4().hex[:8]}"
     lab.publish(name, "1.0")
     lab.ssh("web1", f"apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q {name}")
-    lab.publish(name, "1.1")
+    lab.publish(name, "1.1", published="2026-01-31T12:00:00Z")
     policy = lab.ssh("web1", f"apt-get update -q >/dev/null && apt-cache policy {name}").stdout
     assert "Installed: 1.0" in policy and "Candidate: 1.1" in policy
+    show = lab.ssh("web1", f"apt-cache show {name}=1.1").stdout
+    assert "Lab-Published: 2026-01-31T12:00:00Z" in show
     lab.ssh("web1", f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q {name}")
     assert lab.ssh("web1", name).stdout.strip() == f"{name} 1.1"
     assert lab.ssh("web2", f"dpkg-query -W {name}", check=False).returncode != 0

@@ -80,9 +80,10 @@ class Lab:
                               text=True, timeout=timeout)
 
     def publish(self, name: str, version: str, *, reboot: bool = False, fail: bool = False,
-                security: bool = False) -> Path:
-        """Publishes NAME VERSION to the lab's apt repository (hosts see it after apt-get update)."""
-        return repo.publish(name, version, reboot=reboot, fail=fail, security=security)
+                security: bool = False, published: str | None = None) -> Path:
+        """Publishes NAME VERSION to the lab's apt repository (hosts see it after apt-get update).
+        `published` (e.g. "2026-01-31T12:00:00Z", default now) becomes the Lab-Published field."""
+        return repo.publish(name, version, reboot=reboot, fail=fail, security=security, published=published)
 
     def lab_sh(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """Runs tests/lab/lab.sh (e.g. "restart-host", "web1"); raises on failure."""

@@ -9,6 +9,7 @@ import fcntl
 import gzip
 import hashlib
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -24,6 +25,7 @@ GNUPG_DIR = RUN_DIR / "gnupg"
 KEYRING = RUN_DIR / "repo-keyring.gpg"
 SUITES = {"bookworm": "maintctl-lab", "bookworm-security": "maintctl-lab-security"}
 INITIAL = ("lab-tool", "lab-kernel", "lab-security", "lab-broken")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 GPG_UID = "maintctl lab repository <repo@maintctl-lab.invalid>"
 
 
@@ -50,12 +52,18 @@ def _script(body: str) -> str:
     return "#!/bin/sh\nset -e\n" + body + "\nexit 0\n"
 
 
-def build_deb(name: str, version: str, *, reboot: bool = False, fail: bool = False, dest: Path) -> Path:
+def build_deb(name: str, version: str, *, reboot: bool = False, fail: bool = False, dest: Path,
+              published: str | None = None) -> Path:
     """Builds an `all` package that installs /usr/share/lab/NAME/VERSION and the command /usr/bin/NAME.
 
     reboot: its postinst flags a reboot like a kernel does (/var/run/reboot-required and .pkgs).
     fail: its postinst exits 1, so installing it fails (dpkg leaves it half-configured).
+    published: ISO 8601 UTC time recorded as the `Lab-Published` field (default now); apt-cache show
+    prints it, so "approve N days after publication" has a date to work with.
     """
+    when = published or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if not _ISO.match(when):
+        raise LabError(f"published must look like 2026-01-31T12:00:00Z, got {when!r}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "pkg"
         (root / "DEBIAN").mkdir(parents=True)
@@ -68,6 +76,7 @@ def build_deb(name: str, version: str, *, reboot: bool = False, fail: bool = Fal
         tool.chmod(0o755)
         control = (f"Package: {name}\nVersion: {version}\nArchitecture: all\nSection: misc\n"
                    f"Priority: optional\nMaintainer: maintctl lab <lab@maintctl-lab.invalid>\n"
+                   f"Lab-Published: {when}\n"
                    f"Description: maintctl lab package {name}\n built by the lab to exercise patching.\n")
         (root / "DEBIAN/control").write_text(control)
         post = ""
@@ -128,7 +137,7 @@ def _locked() -> Iterator[None]:
 
 
 def publish(name: str, version: str, *, reboot: bool = False, fail: bool = False,
-            security: bool = False) -> Path:
+            security: bool = False, published: str | None = None) -> Path:
     """Adds NAME VERSION to the lab repository (security suite if `security`) and re-signs the index.
 
     Hosts see it after their next `apt-get update`. Returns the .deb's path.
@@ -137,7 +146,8 @@ def publish(name: str, version: str, *, reboot: bool = False, fail: bool = False
         raise LabError("the lab repository does not exist: run `make lab-up` first")
     suite = "bookworm-security" if security else "bookworm"
     with _locked():
-        deb = build_deb(name, version, reboot=reboot, fail=fail, dest=REPO_DIR / "pool" / suite)
+        deb = build_deb(name, version, reboot=reboot, fail=fail, dest=REPO_DIR / "pool" / suite,
+                        published=published)
         index(suite)
     return deb
 
