@@ -14,11 +14,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labkit import hosts, lifecycle, outputs, repo  # noqa: E402
-from labkit.config import LabConfigError, config_from_env  # noqa: E402
+from labkit.config import LabConfig, LabConfigError, config_from_env  # noqa: E402
 from labkit.proc import LabError  # noqa: E402
 
 
-def _running() -> lifecycle.LabConfig:
+def _running() -> LabConfig:
     cfg = lifecycle.load_config()
     if cfg is None:
         raise LabError("the lab is not up: run `make lab-up` (or tests/lab/lab.sh up)")

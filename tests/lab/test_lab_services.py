@@ -11,13 +11,13 @@ import uuid
 from pathlib import Path
 
 import boto3
-import josepy as jose
 import psycopg
 import pytest
 from acme import challenges, client, crypto_util, messages
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from josepy.jwk import JWKRSA
 from labkit.handle import Lab
 
 pytestmark = pytest.mark.lab
@@ -72,9 +72,9 @@ def test_boto3_reaches_moto_from_the_machine_and_hosts_reach_it_too(lab: Lab) ->
     s3.delete_bucket(Bucket=bucket)
 
 
-def _acme_client(lab: Lab) -> tuple[client.ClientV2, jose.JWKRSA]:
+def _acme_client(lab: Lab) -> tuple[client.ClientV2, JWKRSA]:
     acme_info = lab.info["acme"]
-    key = jose.JWKRSA(key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    key = JWKRSA(key=rsa.generate_private_key(public_exponent=65537, key_size=2048))
     net = client.ClientNetwork(key, user_agent="maintctl-lab-test", verify_ssl=acme_info["api_ca_cert"])
     directory = client.ClientV2.get_directory(acme_info["directory_url"], net)
     acme = client.ClientV2(directory, net=net)

@@ -7,7 +7,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,8 +130,9 @@ def repair(cfg: LabConfig, timeout: float) -> bool:
     """Restarts what stopped in a lab that was fully up (a powered-off host, a dead service) without
     rebuilding it, so sessions sharing the lab keep their hosts' state. False if that was not enough."""
     validity = json.loads(STATE.read_text()).get("validity")
-    starters = {"dnsmasq": lambda: services.start_dns(cfg), "repo-http": services.start_repo_http,
-                "moto": services.start_moto, "pebble": lambda: services.start_pebble(validity)}
+    starters: dict[str, Callable[[], None]] = {
+        "dnsmasq": lambda: services.start_dns(cfg), "repo-http": services.start_repo_http,
+        "moto": services.start_moto, "pebble": lambda: services.start_pebble(validity)}
     for name, start in starters.items():
         pid = read_pid(name)
         if not pid or not pid_alive(pid):

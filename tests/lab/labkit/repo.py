@@ -122,8 +122,8 @@ def index(suite: str) -> None:
                f"Date: {date}\nArchitectures: amd64\nComponents: main\n"
                f"Description: maintctl lab {suite}\nMD5Sum:\n{md5}SHA256:\n{sha}")
     (base / "Release").write_text(release)
-    for f in ("InRelease", "Release.gpg"):
-        (base / f).unlink(missing_ok=True)
+    for signed in ("InRelease", "Release.gpg"):
+        (base / signed).unlink(missing_ok=True)
     _gpg("--clearsign", "--output", str(base / "InRelease"), str(base / "Release"))
     _gpg("--armor", "--detach-sign", "--output", str(base / "Release.gpg"), str(base / "Release"))
 
