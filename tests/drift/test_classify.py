@@ -117,3 +117,14 @@ def test_real_run_after_remediation_is_in_sync(tmp_path: Path) -> None:
     assert applied.rc == 0 and target.read_text() == DESIRED
     again = classify("cfg", run_playbook(spec_for(FIXTURES / "check.yml", inv)).events)
     assert by(again)[("x", "app.conf content")].status == "in_sync"
+
+
+def test_same_task_name_twice_keeps_both_findings() -> None:
+    def ok(path: str, changed: bool) -> dict[str, object]:
+        return {
+            "event": "runner_on_ok",
+            "event_data": {"host": "h", "task": "conf", "task_path": path, "res": {"changed": changed}},
+        }
+
+    found = classify("i", [ok("a.yml:3", False), ok("b.yml:9", True), ok("b.yml:9", False)])
+    assert sorted((f.check, f.status) for f in found) == [("conf @ a.yml:3", "in_sync"), ("conf @ b.yml:9", "drift")]

@@ -12,6 +12,7 @@ Per host and task:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from runner.kinds.drift import diffs
@@ -151,4 +152,9 @@ def _dedupe(findings: list[Finding]) -> list[Finding]:
         key = (f.target, f.check, f.location)
         if key not in best or rank[f.status] > rank[best[key].status]:
             best[key] = f
-    return list(best.values())
+    kept = list(best.values())
+    # Two tasks with the same name on a host: name them by location so each keeps its own identity.
+    names: dict[tuple[str, str], int] = {}
+    for f in kept:
+        names[(f.target, f.check)] = names.get((f.target, f.check), 0) + 1
+    return [replace(f, check=f"{f.check} @ {f.location}") if names[(f.target, f.check)] > 1 else f for f in kept]

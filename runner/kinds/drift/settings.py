@@ -199,11 +199,15 @@ def parse(item_id: str, raw: Mapping[str, Any], default_estate_tag: Any = None) 
     tag = parse_estate_tag((raw.get("aws") or {}).get("estate_tag") or default_estate_tag)
     if aws is not None and aws.unmanaged and tag is None:
         raise UsageError(f"item {item_id}: aws.unmanaged needs an estate tag (aws.estate_tag: KEY=VALUE)")
+    # ``playbook``/``extravars`` are the keys every kind block accepts (the generic runner's): honour them.
+    playbooks = [str(p) for p in raw.get("playbooks", ())]
+    if raw.get("playbook") and str(raw["playbook"]) not in playbooks:
+        playbooks.append(str(raw["playbook"]))
     return DriftSettings(
-        playbooks=tuple(str(p) for p in raw.get("playbooks", ())),
+        playbooks=tuple(playbooks),
         forks=int(raw.get("forks", 10)),
         aws=aws,
         waivers=waivers,
         estate_tag=tag,
-        extravars=dict(raw.get("vars", {})),
+        extravars={**dict(raw.get("extravars", {})), **dict(raw.get("vars", {}))},
     )
