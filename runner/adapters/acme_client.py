@@ -206,14 +206,16 @@ class AcmeClient:
         url = f"{str(base).rstrip('/')}/{cert_id}"
         try:
             resp = self._net.get(url, content_type="application/json")
-            info = messages.RenewalInfo.from_json(resp.json())
+            body = resp.json()
+            info = messages.RenewalInfo.from_json(body)
         except Exception as exc:  # noqa: BLE001
             raise AcmeError(f"ACME renewal information {url}: {_why(exc)}") from exc
         window = info.suggested_window
         start, end = _aware(window.start), _aware(window.end)
         if end < start:
             raise AcmeError(f"ACME renewal information {url}: window ends before it starts")
-        return start, end, str(getattr(info, "explanation_url", "") or "")
+        # The acme library does not model explanationURL; it is read from the document directly.
+        return start, end, str(body.get("explanationURL") or "")
 
 
 def _aware(value: datetime) -> datetime:

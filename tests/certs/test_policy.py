@@ -43,9 +43,11 @@ CASES = [
     (90, 30, RenewPolicy(), None, "year-end", "wait", False, False),
     # emergency threshold alone makes it due (emergency_days larger than the fraction's share)
     (10, 2, RenewPolicy(emergency_days=9), None, "f", "renew", True, True),
-    # ARI: window days 40..50, jitter 0.5 -> day 45; earlier than the 1/3 rule
-    (90, 44, RenewPolicy(), (40, 50), None, "wait", False, False),
-    (90, 46, RenewPolicy(), (40, 50), None, "renew", False, False),
+    # ARI: window days 40..50 is earlier than the 1/3 rule (day 60); renew once it has opened
+    (90, 39, RenewPolicy(), (40, 50), None, "wait", False, False),
+    (90, 41, RenewPolicy(), (40, 50), None, "renew", False, False),
+    # ARI window later than the 1/3 rule: the lifetime rule still applies
+    (90, 61, RenewPolicy(), (70, 75), None, "renew", False, False),
     (90, 46, RenewPolicy(use_ari=False), (40, 50), None, "wait", False, False),
     # ARI window entirely in the past (CA wants it replaced now): urgent, passes a freeze
     (90, 20, RenewPolicy(), (10, 12), "f", "renew", True, True),
@@ -72,6 +74,8 @@ def test_wait_says_when() -> None:
     window = AriWindow(start=T0 + 40 * D, end=T0 + 50 * D)
     d = decide(cert(90), RenewPolicy(), T0 + 10 * D, ari=window, jitter=0)
     assert d.renew_at == T0 + 40 * D
+    d = decide(cert(90), RenewPolicy(), T0 + 10 * D, ari=window, jitter=0.5)
+    assert d.renew_at == T0 + 45 * D  # a random instant in the window, for schedulers
 
 
 def test_jitter_spreads_inside_window() -> None:

@@ -4,8 +4,10 @@ Pure: the clock (``now``) and the random point inside an ARI window (``jitter``)
 
 Rules, in order:
 1. A certificate is *due* when less than ``fraction`` of its lifetime remains, or fewer than ``days``
-   (or ``emergency_days``) days remain, or (RFC 9773) the instant chosen inside the CA's suggested
-   renewal window has passed: ``start + jitter * (end - start)``, so a fleet spreads its renewals.
+   (or ``emergency_days``) days remain, or (RFC 9773) the CA's suggested renewal window has started.
+   maintctl runs inside maintenance windows, so an open ARI window means "renew now"; while it has not
+   opened, ``renew_at`` is a random instant inside it (``start + jitter * (end - start)``) so that a
+   fleet scheduled on it spreads its renewals as RFC 9773 asks.
    ``fraction`` defaults to one third when ``days`` is not set; set both to use whichever comes first.
 2. A due certificate is *urgent* when fewer than ``emergency_days`` remain (or it has expired), or
    when the CA's window has already ended (the CA wants it replaced now, e.g. before a revocation).
@@ -109,9 +111,8 @@ def decide(
     if urgent:
         reasons.append(f"urgent: fewer than {policy.emergency_days:g} days remain")
     if ari is not None and policy.use_ari:
-        chosen = ari_instant(ari, jitter)
-        due_at.append(chosen)
-        if now >= chosen:
+        due_at.append(ari_instant(ari, jitter))
+        if now >= ari.start:
             window = f"{ari.start.isoformat()} .. {ari.end.isoformat()}"
             reasons.append(f"the CA's renewal window ({window}) says so")
         if now > ari.end:
