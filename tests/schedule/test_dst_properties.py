@@ -1,0 +1,96 @@
+"""Property tests of the DST rule over real transitions in four zones."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from runner.catalogue.model import Window
+from runner.schedule import occurrences
+from runner.schedule.dst import exists, is_ambiguous, resolve_local
+
+ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
+# Transition days of 2026 (and Kolkata, which has none, on the same dates).
+TRANSITIONS = {
+    "Europe/Berlin": (date(2026, 3, 29), date(2026, 10, 25)),
+    "America/New_York": (date(2026, 3, 8), date(2026, 11, 1)),
+    "Australia/Lord_Howe": (date(2026, 4, 5), date(2026, 10, 4)),
+    "Asia/Kolkata": (date(2026, 3, 29), date(2026, 10, 25)),
+}
+
+zones = st.sampled_from(ZONES)
+daily_times = st.builds(time, st.integers(0, 23), st.sampled_from([0, 1, 15, 29, 30, 45, 59]))
+
+
+def _around(zone: str, pick: int, shift: int) -> date:
+    return TRANSITIONS[zone][pick] + timedelta(days=shift)
+
+
+@settings(max_examples=300, deadline=None)
+@given(zones, st.integers(0, 1), st.integers(-3, 3), daily_times)
+def test_resolved_instant_is_valid_and_follows_rule(zone: str, pick: int, shift: int, at: time) -> None:
+    tz = ZoneInfo(zone)
+    naive = datetime.combine(_around(zone, pick, shift), at)
+    got = resolve_local(naive, tz)
+    local = got.replace(tzinfo=None)
+    # The result is a real instant whose wall-clock time round-trips.
+    assert got.astimezone(UTC).astimezone(tz).replace(tzinfo=None) == local
+    if exists(naive, tz):
+        assert local == naive
+        if is_ambiguous(naive, tz):
+            # First occurrence: the earlier of the two instants.
+            later = naive.replace(tzinfo=tz, fold=1).astimezone(UTC)
+            assert got.astimezone(UTC) < later
+    else:
+        # Nonexistent: the first valid instant after the gap, i.e. the transition itself.
+        assert local > naive
+        just_before = got.astimezone(UTC) - timedelta(seconds=1)
+        assert just_before.astimezone(tz).replace(tzinfo=None) < naive
+        assert got.utcoffset() != just_before.astimezone(tz).utcoffset()
+
+
+@settings(max_examples=150, deadline=None)
+@given(zones, st.integers(0, 1), daily_times, st.integers(1, 6 * 60))
+def test_daily_window_fires_once_per_day_across_transitions(zone: str, pick: int, at: time, minutes: int) -> None:
+    day = TRANSITIONS[zone][pick]
+    window = Window(
+        name="w",
+        timezone=zone,
+        cron=f"{at.minute} {at.hour} * * *",
+        duration=timedelta(minutes=minutes),
+    )
+    tz = ZoneInfo(zone)
+    lo = datetime.combine(day - timedelta(days=3), time(), tz)
+    hi = datetime.combine(day + timedelta(days=4), time(), tz)
+    occ = occurrences(window, lo, hi)
+    assert [o.start.date() for o in occ] == [day + timedelta(days=d) for d in range(-3, 4)]
+    starts = [o.start_utc for o in occ]
+    assert starts == sorted(set(starts))
+    for o in occ:
+        assert o.end_utc - o.start_utc == timedelta(minutes=minutes)  # elapsed time
+        assert o.start == resolve_local(datetime.combine(o.start.date(), at), tz)
+        assert o.start.tzinfo is not None and o.start_utc.tzinfo is not None
+
+
+@settings(max_examples=100, deadline=None)
+@given(zones, st.integers(0, 1), st.sampled_from(["*/15 * * * *", "0 * * * *", "30 1-3 * * *", "*/20 2 * * *"]))
+def test_subdaily_rules_never_double_fire(zone: str, pick: int, cron: str) -> None:
+    day = TRANSITIONS[zone][pick]
+    tz = ZoneInfo(zone)
+    window = Window(name="w", timezone=zone, cron=cron, duration=timedelta(minutes=10))
+    occ = occurrences(window, datetime.combine(day, time(), tz), datetime.combine(day + timedelta(days=1), time(), tz))
+    starts = [o.start_utc for o in occ]
+    assert starts == sorted(set(starts)), "strictly increasing, no instant twice"
+    keys = [o.key for o in occ]
+    assert len(keys) == len(set(keys))
+    for o in occ:
+        assert o.start == resolve_local(o.nominal, tz)
+        # Every wall-clock time that exists on this day and matches the rule fires.
+    wall = {o.nominal for o in occ}
+    for o in occ:
+        if exists(o.nominal, tz):
+            assert o.start.replace(tzinfo=None) == o.nominal
+    assert all(n.date() == day for n in wall)
