@@ -20,6 +20,12 @@ from runner.errors import Problem
 
 # What a name is declared under -> how messages call it.
 _SECTIONS = {"windows": "window", "freezes": "freeze", "baselines": "baseline", "plans": "backup plan"}
+# Which sections a file of each role may declare (others are the schema's to report).
+_ROLE_SECTIONS = {
+    "maintenance": ("windows", "freezes", "items", "settings"),
+    "patching": ("baselines",),
+    "backup": ("plans",),
+}
 
 
 class Names:
@@ -27,6 +33,11 @@ class Names:
 
     def __init__(self) -> None:
         self.declared: dict[str, dict[str, str]] = {s: {} for s in (*_SECTIONS, "items")}
+        # Sections of which some file could not be read: a name missing there may be declared in it.
+        self.unreadable: set[str] = set()
+
+    def known(self, section: str, name: str) -> bool:
+        return name in self.declared[section] or section in self.unreadable
 
 
 def _reporters(parsed: list[ParsedFile], problems: list[Problem]) -> Iterator[tuple[ParsedFile, Reporter]]:
@@ -39,10 +50,14 @@ def collect_names(parsed: list[ParsedFile], problems: list[Problem]) -> Names:
     """Record every declaration; report the second and later declarations of a name."""
     names = Names()
     settings_in: str | None = None
+    for pf in parsed:
+        if pf.doc is None:
+            names.unreadable.update(_ROLE_SECTIONS.get(pf.role, ()))
     for pf, rep in _reporters(parsed, problems):
         data: dict[str, Any] = pf.doc.data  # type: ignore[union-attr]
+        allowed = _ROLE_SECTIONS.get(pf.role, ())
         for section, label in _SECTIONS.items():
-            block = data.get(section)
+            block = data.get(section) if section in allowed else None
             if not isinstance(block, dict):
                 continue
             seen = names.declared[section]
@@ -52,7 +67,7 @@ def collect_names(parsed: list[ParsedFile], problems: list[Problem]) -> Names:
                     rep.add((section, name), message, key=True)
                 else:
                     seen[name] = _at(pf, (section, name))
-        items = data.get("items")
+        items = data.get("items") if "items" in allowed else None
         for index, spec in enumerate(items if isinstance(items, list) else []):
             item_id = spec.get("id") if isinstance(spec, dict) else None
             if isinstance(item_id, str):
@@ -62,7 +77,7 @@ def collect_names(parsed: list[ParsedFile], problems: list[Problem]) -> Names:
                     rep.add(("items", index, "id"), message)
                 else:
                     seen[item_id] = _at(pf, ("items", index))
-        if "settings" in data:
+        if "settings" in data and "settings" in allowed:
             if settings_in is not None:
                 rep.add(("settings",), f"settings are declared twice (first in {settings_in})", key=True)
             else:
@@ -85,16 +100,28 @@ def _unknown(label: str, name: str, known: dict[str, str] | tuple[str, ...]) -> 
 
 
 def check_references(
-    parsed: list[ParsedFile], names: Names, inventory: Inventory | None, problems: list[Problem]
+    parsed: list[ParsedFile],
+    names: Names,
+    inventory: Inventory | None,
+    problems: list[Problem],
+    *,
+    check_targets: bool = True,
 ) -> None:
-    """Report every reference to something that is not declared."""
-    matcher = _HostMatcher(inventory)
+    """Report every reference to something that is not declared.
+
+    ``check_targets`` False (an inventory file could not be read) skips groups and host patterns.
+    """
+    matcher = _HostMatcher(inventory) if check_targets else None
     for pf, rep in _reporters(parsed, problems):
+        if pf.role != "maintenance":
+            continue
         data: dict[str, Any] = pf.doc.data  # type: ignore[union-attr]
         items = data.get("items")
         for index, spec in enumerate(items if isinstance(items, list) else []):
             if isinstance(spec, dict):
                 _check_item(rep, ("items", index), spec, names, inventory, matcher)
+        if matcher is None:
+            continue
         freezes = data.get("freezes")
         for name, spec in (freezes if isinstance(freezes, dict) else {}).items():
             groups = spec.get("groups") if isinstance(spec, dict) else None
@@ -103,18 +130,18 @@ def check_references(
 
 def _check_item(
     rep: Reporter, path: DataPath, spec: dict[str, Any], names: Names, inventory: Inventory | None,
-    matcher: _HostMatcher,
+    matcher: _HostMatcher | None,
 ) -> None:
     window = spec.get("window")
-    if isinstance(window, str) and window not in names.declared["windows"]:
+    if isinstance(window, str) and not names.known("windows", window):
         rep.add((*path, "window"), _unknown("window", window, names.declared["windows"]))
     for kind, key, section in (("patch", "baseline", "baselines"), ("backup", "plan", "plans")):
         block = spec.get(kind)
         ref = block.get(key) if isinstance(block, dict) else None
-        if isinstance(ref, str) and ref not in names.declared[section]:
+        if isinstance(ref, str) and not names.known(section, ref):
             rep.add((*path, kind, key), _unknown(_SECTIONS[section], ref, names.declared[section]))
     targets = spec.get("targets")
-    if not isinstance(targets, dict):
+    if not isinstance(targets, dict) or matcher is None:
         return
     _check_groups(rep, (*path, "targets", "groups"), targets.get("groups"), inventory)
     hosts = targets.get("hosts")

@@ -135,7 +135,8 @@ def _check_estate(root: Path) -> Result:
     parsed = list(result.files)
     result.files.extend(inventory_files)
     names = crossref.collect_names(parsed, result.problems)
-    crossref.check_references(parsed, names, inventory, result.problems)
+    inventory_read = all(pf.doc is not None for pf in inventory_files)
+    crossref.check_references(parsed, names, inventory, result.problems, check_targets=inventory_read)
     result.problems.sort(key=lambda p: (p.file, p.line, p.column))
     if not result.problems:
         result.catalogue = _build(root, result.files, inventory)

@@ -136,9 +136,9 @@ def _explain(error: ValidationError) -> Iterator[tuple[DataPath, str, bool]]:
         for key in sorted(k for k in value if k not in schema.get("properties", {})):
             yield (*path, key), _unknown_key(key, allowed), True
         return
-    if kind == "propertyNames":
-        inner = error.context[0].schema.get("x-expect") if error.context else None
-        yield (*path, value), f"name {value!r} is not {inner or 'a valid name'}", True
+    if "propertyNames" in error.relative_schema_path:
+        # jsonschema reports a bad key at its mapping; point at the key itself.
+        yield (*path, value), f"name {describe(value)} is not {expect or 'a valid name'}", True
         return
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"
@@ -176,6 +176,8 @@ def _simple_message(kind: str, error: ValidationError, value: Any, expect: str |
     if kind in ("pattern", "format", "anyOf", "oneOf"):
         if kind == "oneOf" and isinstance(value, dict) and "valid under each of" in error.message:
             return f"expected {expect or 'exactly one form'}, but several are given"
+        if isinstance(value, dict) and expect:
+            return f"expected {expect}"
         return f"expected {expect or _fallback(kind, rule)}, got {got}"
     if kind in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         words = {"minimum": "at least", "exclusiveMinimum": "more than", "maximum": "at most",

@@ -414,7 +414,7 @@ def _from_marked(exc: yaml.MarkedYAMLError) -> YamlError:
     mark = exc.problem_mark or exc.context_mark
     text = exc.problem or "not valid YAML"
     if exc.context and exc.context not in text:
-        text = f"{exc.context}: {text}"
+        text = f"{text} ({exc.context})"
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     return YamlError(f"not valid YAML: {text}", line, col)
 
