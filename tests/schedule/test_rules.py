@@ -28,9 +28,9 @@ def _field(lo: int, hi: int) -> st.SearchStrategy[str]:
 
 crons = st.one_of(
     st.tuples(_field(0, 59), _field(0, 23), _field(1, 31), _field(1, 12), _field(0, 6)).map(" ".join),
-    st.tuples(st.integers(0, 59), st.integers(0, 23), st.integers(0, 6), st.sampled_from(["1", "2", "3", "4", "L"])).map(
-        lambda t: f"{t[0]} {t[1]} * * {t[2]}#{t[3]}" if t[3] != "L" else f"{t[0]} {t[1]} * * L{t[2]}"
-    ),
+    st.tuples(
+        st.integers(0, 59), st.integers(0, 23), st.integers(0, 6), st.sampled_from(["1", "2", "3", "4", "L"])
+    ).map(lambda t: f"{t[0]} {t[1]} * * {t[2]}#{t[3]}" if t[3] != "L" else f"{t[0]} {t[1]} * * L{t[2]}"),
     st.sampled_from(["@daily", "@weekly", "@monthly", "@yearly", "0 2 L * *", "0 2 1,L * *", "0 2 29 2 *"]),
 )
 
@@ -110,7 +110,14 @@ def test_rrule_anchor_jump_exact() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["FREQ=FORTNIGHTLY", "BYDAY=MO", "FREQ=DAILY;BYHOUR=24", "FREQ=DAILY;FREQ=WEEKLY", "EXDATE:20260101", "FREQ=DAILY;X"],
+    [
+        "FREQ=FORTNIGHTLY",
+        "BYDAY=MO",
+        "FREQ=DAILY;BYHOUR=24",
+        "FREQ=DAILY;FREQ=WEEKLY",
+        "EXDATE:20260101",
+        "FREQ=DAILY;X",
+    ],
 )
 def test_rrule_rejects(text: str) -> None:
     with pytest.raises(RRuleSyntaxError):

@@ -26,9 +26,19 @@ CASES = [
     ("America/New_York", "0 1,2 * * *", date(2026, 11, 1), ["2026-11-01T01:00:00-04:00", "2026-11-01T02:00:00-05:00"]),
     # Lord Howe: 30-minute shift. Spring forward 02:00 -> 02:30 (+10:30 -> +11); fall back 02:00 -> 01:30
     ("Australia/Lord_Howe", "15 2 * * *", date(2026, 10, 4), ["2026-10-04T02:30:00+11:00"]),
-    ("Australia/Lord_Howe", "0,15,30,45 2 * * *", date(2026, 10, 4), ["2026-10-04T02:30:00+11:00", "2026-10-04T02:45:00+11:00"]),
+    (
+        "Australia/Lord_Howe",
+        "0,15,30,45 2 * * *",
+        date(2026, 10, 4),
+        ["2026-10-04T02:30:00+11:00", "2026-10-04T02:45:00+11:00"],
+    ),
     ("Australia/Lord_Howe", "45 1 * * *", date(2026, 4, 5), ["2026-04-05T01:45:00+11:00"]),
-    ("Australia/Lord_Howe", "45 1,2 * * *", date(2026, 4, 5), ["2026-04-05T01:45:00+11:00", "2026-04-05T02:45:00+10:30"]),
+    (
+        "Australia/Lord_Howe",
+        "45 1,2 * * *",
+        date(2026, 4, 5),
+        ["2026-04-05T01:45:00+11:00", "2026-04-05T02:45:00+10:30"],
+    ),
     # Kolkata: no DST at all
     ("Asia/Kolkata", "30 2 * * *", date(2026, 3, 29), ["2026-03-29T02:30:00+05:30"]),
 ]
@@ -43,7 +53,9 @@ def test_transition_day(zone: str, cron: str, day: date, expected: list[str]) ->
 
 
 def test_rrule_evaluates_on_local_time_too() -> None:
-    window = Window(name="w", timezone="Europe/Berlin", rrule="FREQ=DAILY;BYHOUR=2;BYMINUTE=30", duration=timedelta(hours=1))
+    window = Window(
+        name="w", timezone="Europe/Berlin", rrule="FREQ=DAILY;BYHOUR=2;BYMINUTE=30", duration=timedelta(hours=1)
+    )
     tz = ZoneInfo("Europe/Berlin")
     got = occurrences(window, datetime(2026, 3, 28, tzinfo=tz), datetime(2026, 3, 31, tzinfo=tz))
     assert [o.start.isoformat() for o in got] == [
