@@ -16,11 +16,11 @@ from runner.kinds import REGISTRY
 HOSTS = ["h1", "h2", "h3"]
 
 
-def make_ctx(tmp: Path, mode: str, waivers: list[dict[str, Any]] | None = None) -> RunContext:
+def make_ctx(tmp: Path, mode: str, waivers: list[dict[str, Any]] | None = None, remediate: bool = False) -> RunContext:
     from runner.evidence.recorder import open_recorder
 
     root = local_estate(tmp, HOSTS)
-    item = drift_item("app-drift", {"playbooks": ["playbooks/drift-app.yml"], "waivers": waivers or []})
+    item = drift_item("app-drift", {"playbooks": ["drift-app.yml"], "waivers": waivers or [], "remediate": remediate})
     cat = catalogue_for(root, [item], {"all": tuple(HOSTS)})
     recorder = open_recorder(root)
     bundle = recorder.open_bundle(run_id="r1", item_id=item.id, occurrence="now", asked={"why": "test"})
@@ -87,7 +87,7 @@ def test_check_mode_reports_per_host_and_records_evidence(tmp_path: Path) -> Non
 
 def test_apply_mode_remediates_drifted_hosts_only(tmp_path: Path) -> None:
     waive = [{"id": "W-1", "task": "app config self-test", "justification": "read-only probe", "expires": "2027-01-01"}]
-    ctx = make_ctx(tmp_path, "apply", waive)
+    ctx = make_ctx(tmp_path, "apply", waive, remediate=True)
     for h in ("h1", "h3"):
         (tmp_path / "hosts" / h / "app.conf").write_text("hand edited\n")
     untouched = (tmp_path / "hosts" / "h2" / "app.conf").stat().st_mtime_ns
@@ -104,3 +104,22 @@ def test_apply_mode_remediates_drifted_hosts_only(tmp_path: Path) -> None:
     assert "drift" in report
     notes = [s.message for r in results for s in r.steps if s.name == "app.conf"]
     assert notes.count("remediated: was drifted") == 2
+
+
+def test_scheduled_apply_run_only_checks_unless_the_item_remediates(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, "apply")
+    conf = tmp_path / "hosts" / "h1" / "app.conf"
+    conf.write_text("hand edited\n")
+    k = kind()
+    assert k.needs_change_record(ctx) is False  # changes nothing: no change record
+    k.before(ctx)
+    results = k.run_batch(ctx, HOSTS)
+    assert [r.status for r in results] == ["changed", "ok", "ok"]
+    assert conf.read_text() == "hand edited\n"
+    from runner.kinds.drift.runner import REMEDIATE_REQUESTED
+
+    REMEDIATE_REQUESTED.add(ctx.item.id)  # what `maintctl drift --remediate` asks for
+    try:
+        assert k.needs_change_record(ctx) is True
+    finally:
+        REMEDIATE_REQUESTED.discard(ctx.item.id)

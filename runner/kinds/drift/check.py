@@ -71,6 +71,15 @@ def resolve_hosts(item: Item, catalogue: Catalogue) -> list[str]:
     return list(out)
 
 
+def playbook_path(root: Path, name: str) -> Path:
+    """As the engine resolves playbooks: under the estate's playbooks/ folder, else from the root."""
+    path = Path(name)
+    if path.is_absolute():
+        return path
+    under = root / "playbooks" / path
+    return (under if under.exists() or not (root / path).exists() else root / path).resolve()
+
+
 def inventory_sources(opts: CheckOptions) -> list[Path]:
     if opts.inventory:
         return opts.inventory
@@ -91,7 +100,7 @@ def check_playbooks(
     if not hosts:
         return findings, errors
     for name in s.playbooks:
-        playbook = (opts.estate_root / name).resolve()
+        playbook = playbook_path(opts.estate_root, name)
         spec = spec_for(
             playbook,
             inventory_sources(opts),

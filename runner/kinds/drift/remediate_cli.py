@@ -17,6 +17,7 @@ from runner.errors import MaintctlError
 def remediate_items(root: Path, catalogue: Any, items: Sequence[Any], *, force: bool, reason: str) -> int:
     """Run every item through ``maintctl run``; return 1 if any run failed, else 0."""
     from runner.cli.main import COMMANDS, main
+    from runner.kinds.drift.runner import REMEDIATE_REQUESTED
 
     if "run" not in COMMANDS:
         raise MaintctlError("--remediate needs the engine's `maintctl run` command, which this build lacks")
@@ -27,6 +28,10 @@ def remediate_items(root: Path, catalogue: Any, items: Sequence[Any], *, force: 
         argv = ["--estate", str(root), "run", item.id]
         if force:
             argv += ["--force", "--reason", reason]
-        rc = main(argv)
+        REMEDIATE_REQUESTED.add(item.id)
+        try:
+            rc = main(argv)
+        finally:
+            REMEDIATE_REQUESTED.discard(item.id)
         worst = max(worst, 0 if rc == 0 else 1)
     return worst

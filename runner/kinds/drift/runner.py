@@ -1,5 +1,9 @@
-"""The ``drift`` kind for the engine: check mode changes nothing (no change record); ``apply`` mode
-remediates drifted hosts inside the item's window, under the change record the engine opens.
+"""The ``drift`` kind for the engine.
+
+A drift run checks and changes nothing (no change record), unless it remediates: an apply-mode run
+of an item with ``remediate: true``, or one asked for by ``maintctl drift ITEM --remediate``. Then
+it checks, applies the playbooks to hosts with unwaived drift, and re-checks them, inside the item's
+window and under the change record the engine opens because ``needs_change_record`` says so.
 
 Evidence per host: its findings (``drift.host``) and its diffs as an artifact; per run: AWS findings
 and the whole JSON report as an artifact. ``after`` returns the summary with the CI exit code.
@@ -14,6 +18,9 @@ from typing import Any
 
 from runner.engine.kind import HostResult, HostStatus, RunContext, StepResult
 from runner.kinds.drift.findings import Finding, ItemReport, counts, exit_code
+
+# Items whose remediation was asked for in this process (``maintctl drift --remediate``).
+REMEDIATE_REQUESTED: set[str] = set()
 
 _STEP_STATUS: dict[str, HostStatus] = {
     "in_sync": "ok",
@@ -59,8 +66,15 @@ class DriftKind:
         self._findings: list[Finding] = []
         self._errors: list[str] = []
 
+    def remediates(self, ctx: RunContext) -> bool:
+        from runner.kinds.drift.check import settings_of
+
+        if ctx.mode != "apply":
+            return False
+        return ctx.item.id in REMEDIATE_REQUESTED or settings_of(ctx.item, ctx.catalogue).remediate
+
     def needs_change_record(self, ctx: RunContext) -> bool:
-        return ctx.mode == "apply"
+        return self.remediates(ctx)
 
     def _now(self, ctx: RunContext) -> datetime:
         now = ctx.options.get("now")
@@ -97,7 +111,7 @@ class DriftKind:
 
         s = settings_of(ctx.item, ctx.catalogue)
         opts = self._options(ctx)
-        if ctx.mode == "apply":
+        if self.remediates(ctx):
             found, errors = remediate(ctx.item, s, hosts, opts, self._now(ctx))
         else:
             found, errors = check_playbooks(ctx.item, s, hosts, opts)

@@ -88,6 +88,7 @@ class DriftSettings:
     waivers: tuple[Waiver, ...] = ()
     estate_tag: tuple[str, str] | None = None
     extravars: Mapping[str, Any] = field(default_factory=dict)
+    remediate: bool = False  # apply-mode runs of the item remediate (else they only check)
 
 
 def _ports(rule: Mapping[str, Any]) -> tuple[int, int]:
@@ -210,4 +211,5 @@ def parse(item_id: str, raw: Mapping[str, Any], default_estate_tag: Any = None) 
         waivers=waivers,
         estate_tag=tag,
         extravars={**dict(raw.get("extravars", {})), **dict(raw.get("vars", {}))},
+        remediate=bool(raw.get("remediate", False)),
     )
