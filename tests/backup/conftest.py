@@ -61,7 +61,13 @@ def s3_repo(moto_endpoint: str) -> Repository:
     import boto3
 
     bucket = f"restic-{uuid.uuid4().hex[:10]}"
-    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **_keys())
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=FAKE_KEYS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
+    )
     s3.create_bucket(Bucket=bucket)
     return Repository(
         url=f"s3:{moto_endpoint}/{bucket}",
@@ -69,13 +75,6 @@ def s3_repo(moto_endpoint: str) -> Repository:
         env={"AWS_DEFAULT_REGION": "us-east-1"},
         secret_env=dict(FAKE_KEYS),
     )
-
-
-def _keys() -> dict[str, str]:
-    return {
-        "aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
-    }
 
 
 @pytest.fixture()

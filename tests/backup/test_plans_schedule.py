@@ -74,3 +74,21 @@ def test_plan_errors_name_file_and_field(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(CatalogueError, match=r"plans.cloud.where.snapshots: EBS volumes and RDS"):
         parse_plan("cloud", {"what": {"ebs": {"volume_id": "vol-1"}}, "where": {}, "retention": {"keep_last": 1}},
                    tmp_path, "backup/plans.yml")  # fmt: skip
+
+
+def test_item_naming_an_unknown_plan(tmp_path: Path) -> None:
+    from runner.catalogue.model import Catalogue, Item, Location, Targets
+    from runner.kinds.backup.plans import plan_for_item
+
+    item = Item(
+        id="b",
+        kind="backup",
+        targets=Targets(hosts=("h",)),
+        window="w",
+        expected_duration=timedelta(1),
+        settings={"plan": "nope"},
+        location=Location(file="maintenance/items.yml", line=7, column=3),
+    )
+    cat = Catalogue(root=str(tmp_path), windows={}, freezes=(), items=(item,))
+    with pytest.raises(CatalogueError, match=r"maintenance/items.yml:7:3: items.b.backup.plan: no backup plan named"):
+        plan_for_item(cat, item)

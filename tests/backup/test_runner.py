@@ -11,7 +11,7 @@ import pytest
 
 from runner.catalogue.model import BackupPlan, Catalogue, Inventory, Item, Location, Targets
 from runner.engine.kind import RunContext
-from runner.errors import CatalogueError, RunFailed
+from runner.errors import CatalogueError
 from runner.kinds.backup.runner import BackupRunner
 from runner.kinds.backup.store import BackupStore
 
@@ -130,4 +130,3 @@ def test_unknown_plan_and_bad_password_file(tmp_path: Path, estate: dict[str, An
     ctx = _ctx(tmp_path, plan, ["h1"])
     with pytest.raises(CatalogueError, match=r"backup/p.yml: plans.main.where.restic.password_file: cannot read"):
         BackupRunner().before(ctx)
-    assert RunFailed is not None
