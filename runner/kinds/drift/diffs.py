@@ -23,8 +23,11 @@ def _one(diff: Mapping[str, Any]) -> str:
     before, after = _text(diff.get("before")), _text(diff.get("after"))
     if before == after:
         return ""
-    before_header = str(diff.get("before_header") or "before")
-    after_header = str(diff.get("after_header") or "after")
+    # template/copy name the rendered temp source as after_header: the managed path is before_header.
+    # Name both sides by it so reports do not change from run to run.
+    path = str(diff.get("before_header") or diff.get("after_header") or "")
+    before_header = f"{path} (live)" if path else "live"
+    after_header = f"{path} (desired)" if path else "desired"
     lines = difflib.unified_diff(
         before.splitlines(keepends=True),
         after.splitlines(keepends=True),
