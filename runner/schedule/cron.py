@@ -50,9 +50,7 @@ class CronRule:
                     f"cron expression {expression!r} must have 5 fields (minute hour day month weekday)"
                 )
             if "w" in fields[2].lower():
-                raise CronSyntaxError(
-                    f"cron expression {expression!r}: 'W' (nearest weekday) is not supported"
-                )
+                raise CronSyntaxError(f"cron expression {expression!r}: 'W' (nearest weekday) is not supported")
         try:
             expanded, nth = croniter.expand(text)
         except (CroniterError, ValueError, KeyError) as exc:
@@ -65,8 +63,7 @@ class CronRule:
         dom_star = doms == ["*"]
         if nth and not dom_star:
             raise CronSyntaxError(
-                f"cron expression {expression!r}: an nth weekday ('#' or 'L') "
-                "cannot be combined with a day of month"
+                f"cron expression {expression!r}: an nth weekday ('#' or 'L') cannot be combined with a day of month"
             )
         return cls(
             expression=expression,

@@ -28,7 +28,11 @@ def resolve_local(naive: datetime, tz: ZoneInfo) -> datetime:
     Applies the DST rule of this module: gaps move forward to the end of the gap, folds take the
     first occurrence. The result's ``tzinfo`` is ``tz``.
     """
-    first = naive.replace(tzinfo=tz, fold=0).astimezone(UTC)
+    aware = naive.replace(tzinfo=tz)
+    offset = aware.utcoffset()
+    if offset == aware.replace(fold=1).utcoffset():
+        return aware  # the common case: neither in a gap nor in a fold
+    first = aware.astimezone(UTC)
     local = first.astimezone(tz)
     if local.replace(tzinfo=None) == naive:
         return local

@@ -76,9 +76,7 @@ def zone(name: str, where: str = "", field: str = "timezone") -> ZoneInfo:
     try:
         return _zone(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CatalogueError(
-            [Problem(file=where, path=field, message=f"unknown IANA timezone {name!r}")]
-        ) from exc
+        raise CatalogueError([Problem(file=where, path=field, message=f"unknown IANA timezone {name!r}")]) from exc
 
 
 @lru_cache(maxsize=1024)
@@ -86,9 +84,7 @@ def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-def compile_rule(
-    cron: str | None, rrule: str | None, start_date: date | None = None, where: str = ""
-) -> Rule:
+def compile_rule(cron: str | None, rrule: str | None, start_date: date | None = None, where: str = "") -> Rule:
     """Parse a window's or freeze's rule once; a :class:`CatalogueError` naming ``where`` if invalid."""
     try:
         return _compile(cron, rrule, start_date)
@@ -148,9 +144,7 @@ def local_starts(
         yield nominal, instant
 
 
-def occurrences(
-    window: Window, start: datetime, end: datetime, *, overlapping: bool = False
-) -> list[Occurrence]:
+def occurrences(window: Window, start: datetime, end: datetime, *, overlapping: bool = False) -> list[Occurrence]:
     """Every occurrence of ``window`` starting in ``[start, end)`` (aware instants), in order.
 
     With ``overlapping``, every occurrence whose ``[start, end)`` intersects the range instead.

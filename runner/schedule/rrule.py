@@ -143,9 +143,7 @@ def _split(rule_line: str, text: str) -> tuple[tuple[str, str], ...]:
     return tuple(parts)
 
 
-def _with_defaults(
-    parts: tuple[tuple[str, str], ...], freq: int, anchor: datetime
-) -> tuple[tuple[str, str], ...]:
+def _with_defaults(parts: tuple[tuple[str, str], ...], freq: int, anchor: datetime) -> tuple[tuple[str, str], ...]:
     """Write the parts RFC 5545 (and dateutil) take from the anchor into the rule itself."""
     keys = {k for k, _ in parts}
     extra: list[tuple[str, str]] = []

@@ -57,11 +57,7 @@ def due(window: Window, now: datetime) -> Occurrence | None:
     """
     now = _aware(now)
     reach = max(window.max_start_delay, timedelta(0))
-    found = [
-        o
-        for o in occurrences(window, now - reach, now + timedelta(seconds=1))
-        if classify(o, now) is Status.OPEN
-    ]
+    found = [o for o in occurrences(window, now - reach, now + timedelta(seconds=1)) if classify(o, now) is Status.OPEN]
     return found[-1] if found else None
 
 

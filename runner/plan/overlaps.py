@@ -1,0 +1,131 @@
+"""Overlap detection: which items touch the same hosts at the same time.
+
+Output-sensitive rather than quadratic in items:
+
+1. One sweep over the occurrences of all windows, sorted by start, counts overlapping occurrences per
+   window pair (an occurrence also overlaps itself: two items in one window run together).
+2. Hosts are grouped by the exact set of item shapes that touch them, so a thousand hosts in one group
+   cost as much as one. Within each such class, items are bucketed by window and only buckets whose
+   windows overlap (from step 1) are paired.
+3. Which occurrence overlaps which is worked out per window pair only when a plan is rendered
+   (:class:`PairIndex`), by binary search over the two windows' sorted start and end times.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from runner.schedule import Occurrence
+
+
+@dataclass(frozen=True, slots=True)
+class Times:
+    """A window's occurrences as sorted epoch seconds (durations are equal, so ends are sorted too)."""
+
+    starts: tuple[float, ...]
+    ends: tuple[float, ...]
+
+    @classmethod
+    def of(cls, occs: Sequence[Occurrence]) -> Times:
+        starts = tuple(o.start_utc.timestamp() for o in occs)
+        span = occs[0].duration.total_seconds() if occs else 0.0
+        return cls(starts=starts, ends=tuple(s + span for s in starts))
+
+
+def window_overlaps(times: Mapping[str, Times]) -> dict[tuple[str, str], int]:
+    """Overlapping occurrence pairs counted per window pair ``(wa, wb)``, ``wa <= wb``.
+
+    Every window with occurrences overlaps itself (each occurrence with itself, plus any two of its
+    occurrences that overlap each other, counted in both orders).
+    """
+    names = sorted(times)
+    counts: dict[tuple[str, str], int] = {(n, n): len(times[n].starts) for n in names if times[n].starts}
+    events = sorted(
+        (start, end, w)
+        for w, name in enumerate(names)
+        for start, end in zip(times[name].starts, times[name].ends, strict=True)
+    )
+    tally: dict[int, int] = {}
+    width = len(names)
+    active: list[tuple[float, int]] = []  # heap by end
+    for start, end, w in events:
+        while active and active[0][0] <= start:
+            heapq.heappop(active)
+        for _end, other in active:
+            key = other * width + w if other <= w else w * width + other
+            tally[key] = tally.get(key, 0) + (2 if other == w else 1)
+        if end > start:
+            heapq.heappush(active, (end, w))
+    for key, n in tally.items():
+        pair = (names[key // width], names[key % width])
+        counts[pair] = counts.get(pair, 0) + n
+    return counts
+
+
+class PairIndex:
+    """For each occurrence of window A, the occurrences of window B that overlap it. Built on first use."""
+
+    def __init__(self, a: Times, b: Times) -> None:
+        self._a, self._b = a, b
+        self._map: dict[int, tuple[int, ...]] | None = None
+
+    @property
+    def by_index(self) -> Mapping[int, tuple[int, ...]]:
+        if self._map is None:
+            out: dict[int, tuple[int, ...]] = {}
+            b = self._b
+            for i, (start, end) in enumerate(zip(self._a.starts, self._a.ends, strict=True)):
+                lo = bisect_right(b.ends, start)
+                hi = bisect_left(b.starts, end)
+                if lo < hi:
+                    out[i] = tuple(range(lo, hi))
+            self._map = out
+        return self._map
+
+
+@dataclass(frozen=True, slots=True)
+class Toucher:
+    """An item as the overlap search sees it."""
+
+    index: int
+    window: str
+    hosts: tuple[str, ...]
+
+
+def item_pairs(touchers: Sequence[Toucher], windows: Mapping[tuple[str, str], int]) -> dict[tuple[int, int], list[str]]:
+    """Item index pairs ``(a, b)``, ``a < b``, in overlapping windows, with the hosts they share."""
+    adjacency: dict[str, set[str]] = {}
+    for wa, wb in windows:
+        adjacency.setdefault(wa, set()).add(wb)
+        adjacency.setdefault(wb, set()).add(wa)
+    # Items with the same host tuple object share a shape (the resolver returns one tuple per target shape).
+    shapes: dict[int, list[Toucher]] = {}
+    shape_hosts: dict[int, tuple[str, ...]] = {}
+    for t in touchers:
+        shapes.setdefault(id(t.hosts), []).append(t)
+        shape_hosts[id(t.hosts)] = t.hosts
+    host_shapes: dict[str, list[int]] = {}
+    for shape, hosts in shape_hosts.items():
+        for host in hosts:
+            host_shapes.setdefault(host, []).append(shape)
+    classes: dict[tuple[int, ...], list[str]] = {}
+    for host, ids in host_shapes.items():
+        classes.setdefault(tuple(ids), []).append(host)
+    found: dict[tuple[int, int], list[str]] = {}
+    for shape_ids, members in classes.items():
+        buckets: dict[str, list[int]] = {}
+        for shape in shape_ids:
+            for t in shapes[shape]:
+                buckets.setdefault(t.window, []).append(t.index)
+        for wa, items_a in buckets.items():
+            for wb in adjacency.get(wa, ()):
+                if wb < wa or wb not in buckets:
+                    continue
+                for a in items_a:
+                    for b in buckets[wb]:
+                        if a != b and (wa != wb or a < b):
+                            found.setdefault((a, b) if a < b else (b, a), []).extend(members)
+    return found
