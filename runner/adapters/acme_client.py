@@ -1,7 +1,7 @@
 """ACME (RFC 8555) through the ``acme`` library: account, orders, challenges, renewal information.
 
 The account key is EC P-256 (ES256): every ACME CA accepts it, unlike Ed25519. It lives in the
-estate's private state folder, one per directory URL, mode 0600. Only CSRs go to the CA; the
+run's private state folder (``acme/<hash of directory URL>/``, 0700), mode 0600. Only CSRs go to the CA; the
 certificate's private key is never seen here.
 
 Challenges are answered by a ``ChallengeSolver`` (HTTP-01 on the target's webroot, DNS-01 in a DNS
@@ -69,12 +69,14 @@ class Issued:
         return self.fullchain_pem[len(self.cert_pem) :].lstrip(b"\n")
 
 
-def account_dir(state_root: Path, directory_url: str) -> Path:
-    """The private folder holding the account of one ACME directory."""
-    from runner.estate import private_subdir
-
+def account_dir(state: Path, directory_url: str) -> Path:
+    """The private folder (0700) in the state folder ``state`` holding one ACME directory's account."""
     tag = hashlib.sha256(directory_url.encode()).hexdigest()[:16]
-    return private_subdir(state_root, "acme", tag)
+    path = state / "acme" / tag
+    for folder in (state, state / "acme", path):
+        folder.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(folder, 0o700)  # mkdir's mode is masked by umask and ignored for existing folders
+    return path
 
 
 def load_or_create_account_key(folder: Path) -> bytes:

@@ -23,14 +23,14 @@ from runner.kinds.certificate.remote import LocalShell
 
 
 def _client(pebble: Pebble, estate: Path) -> AcmeClient:
-    folder = account_dir(estate, pebble.directory)
+    folder = account_dir(estate / ".maintctl", pebble.directory)
     return AcmeClient(pebble.directory, load_or_create_account_key(folder), ca_bundle=pebble.ca_bundle,
                       email="ops@example.org")
 
 
 def test_account_key_private_and_reused(pebble: Pebble, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MAINTCTL_STATE_DIR", raising=False)
-    folder = account_dir(tmp_path, pebble.directory)
+    folder = account_dir(tmp_path / ".maintctl", pebble.directory)
     key1 = load_or_create_account_key(folder)
     assert stat.S_IMODE((folder / "account-key.pem").stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700

@@ -66,6 +66,15 @@ def from_pebble(lab: Any, cert: x509.Certificate) -> bool:
     return "Pebble" in cert.issuer.rfc4514_string() and "Pebble" in root.subject.rfc4514_string()
 
 
+
+def short_state_dir() -> str:
+    """Ansible's SSH ControlPath socket lives in the run's state folder; Unix sockets are limited to
+    108 bytes, which pytest's deep tmp paths exceed."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="mc-")
+
+
 def context(estate: Path, lab: Any, *, renew: dict[str, Any], files: dict[str, str] | None = None,
             options: dict[str, Any] | None = None) -> RunContext:
     from runner.evidence.recorder import open_recorder
@@ -90,7 +99,7 @@ def context(estate: Path, lab: Any, *, renew: dict[str, Any], files: dict[str, s
     rec = open_recorder(estate)
     bundle = rec.open_bundle(run_id="lab", item_id=item.id, occurrence="now", asked={"why": "test"})
     return RunContext(run_id="lab", item=item, catalogue=cat, estate_root=str(estate),
-                      state_dir=str(estate / ".maintctl"), occurrence="now", bundle_id=bundle, evidence=rec,
+                      state_dir=short_state_dir(), occurrence="now", bundle_id=bundle, evidence=rec,
                       hosts=list(WEB), deadline=None, options={"inventory": str(lab.inventory), **(options or {})})
 
 

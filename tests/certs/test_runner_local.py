@@ -75,6 +75,15 @@ def served(srv: LocalNginx) -> x509.Certificate:
     return x509.load_der_x509_certificate(der)
 
 
+
+def short_state_dir() -> str:
+    """Ansible's SSH ControlPath socket lives in the run's state folder; Unix sockets are limited to
+    108 bytes, which pytest's deep tmp paths exceed."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="mc-")
+
+
 def context(estate: Path, pebble: Pebble, srv: LocalNginx, rec: MemoryRecorder, *,
             renew: dict[str, Any] | None = None, files: dict[str, str] | None = None,
             reload: str | None = None, options: dict[str, Any] | None = None) -> RunContext:
@@ -97,7 +106,7 @@ def context(estate: Path, pebble: Pebble, srv: LocalNginx, rec: MemoryRecorder, 
     cat = Catalogue(root=str(estate), windows={}, freezes=(), items=(item,),
                     inventory=Inventory(groups={"web": ("local",)}, hostvars=hostvars))
     return RunContext(run_id="r1", item=item, catalogue=cat, estate_root=str(estate),
-                      state_dir=str(estate / ".maintctl"), occurrence="now", bundle_id="b1", evidence=rec,
+                      state_dir=short_state_dir(), occurrence="now", bundle_id="b1", evidence=rec,
                       hosts=["local"], deadline=None, options=options or {})
 
 

@@ -164,7 +164,8 @@ def _renew_imported(ctx: RunContext, settings: CertSettings, acm: Any, res: Scan
         return {"ok": False, "message": "renewing an imported ACM certificate needs acme.challenge: dns-01"}
     assert res.cert is not None
     root = Path(ctx.estate_root)
-    client = AcmeClient(acme_settings.directory, load_or_create_account_key(account_dir(root, acme_settings.directory)),
+    key = load_or_create_account_key(account_dir(Path(ctx.state_dir), acme_settings.directory))
+    client = AcmeClient(acme_settings.directory, key,
                         ca_bundle=resolve_path(root, acme_settings.ca_bundle), email=acme_settings.email)
     try:
         facts = reimport(acm, res.target, client, ChallTestSrvSolver(acme_settings.dns_api), res.cert.sans,

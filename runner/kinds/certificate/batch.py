@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runner.engine.kind import HostResult, HostStatus, RunContext, StepResult
 from runner.errors import MaintctlError
 from runner.kinds.certificate import x509info
 from runner.kinds.certificate.config import CertSettings
-from runner.kinds.certificate.deploy import AnsibleTarget, host_payload, rollback_payload, run_cert_playbook
+from runner.kinds.certificate.deploy import PLAYBOOK, host_payload, rollback_payload
 from runner.kinds.certificate.issue import (
     ChallTestSrvSolver,
     IssueRequest,
@@ -19,7 +18,7 @@ from runner.kinds.certificate.issue import (
     WebrootSolver,
     issue_on_target,
 )
-from runner.kinds.certificate.remote import SshShell, shell_for
+from runner.kinds.certificate.remote import run_shell, shell_for
 from runner.kinds.certificate.verify import verify_served
 
 # The last task of cert-deploy.yml's rescue: reaching it means the previous files were put back.
@@ -77,8 +76,7 @@ def _issue(kind: CertificateRunner, ctx: RunContext, settings: CertSettings, pla
     if acme_settings is None:
         raise MaintctlError(f"item {ctx.item.id}: certificate.acme is required to renew")
     started = _now()
-    hostvars = ctx.catalogue.inventory.hostvars.get(plan.host, {})
-    shell = shell_for(plan.host, hostvars, _ssh(ctx))
+    shell = shell_for(plan.host, run_shell(ctx))
     solver: Any
     if acme_settings.challenge == "dns-01":
         solver = ChallTestSrvSolver(acme_settings.dns_api)
@@ -102,48 +100,19 @@ def _issue(kind: CertificateRunner, ctx: RunContext, settings: CertSettings, pla
     return new
 
 
-def _ssh(ctx: RunContext) -> SshShell:
-    from runner.adapters.ssh import known_hosts_path
-
-    known = known_hosts_path(Path(ctx.estate_root), ctx.catalogue.settings.ansible)
-    return SshShell(ctx.catalogue.inventory.hostvars, known)
-
-
-def ansible_target(ctx: RunContext) -> AnsibleTarget:
-    from runner.adapters.ssh import known_hosts_path
-
-    root = Path(ctx.estate_root)
-    inv = ctx.options.get("inventory") or ctx.catalogue.settings.ansible.get("inventory") or "inventory"
-    inventory = [p if p.is_absolute() else root / p for p in map(Path, inv if isinstance(inv, list) else [inv])]
-    known = known_hosts_path(root, ctx.catalogue.settings.ansible)
-    return AnsibleTarget(playbook_dir=root / "playbooks", inventory=inventory,
-                         known_hosts=known if known.is_file() else None,
-                         forks=int(ctx.catalogue.settings.ansible.get("forks", 10)))
-
-
-def _data_dir(what: str) -> Path:
-    """A fresh private folder for one ansible-runner run. Kept short on purpose: SSH's ControlPath
-    socket lives inside it and Unix sockets are limited to 108 bytes, which deep estate paths exceed.
-    The run's output is kept as an evidence artifact; the folder itself is removed afterwards."""
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix=f"mc-{what[:8]}-")) / "d"
-
-
-def _playbook(kind: CertificateRunner, ctx: RunContext, payloads: dict[str, dict[str, Any]],
+def _playbook(ctx: RunContext, payloads: dict[str, dict[str, Any]],
               action: str) -> dict[str, tuple[bool, str, bool]]:
-    """Run cert-deploy.yml; per host (ok, message, restored by the playbook's own rescue).
-    A playbook that cannot start fails every host."""
-    import shutil
+    """Run cert-deploy.yml through the engine's tools (run settings, inventory, known_hosts, steps
+    streamed); per host (ok, message, restored by the playbook's own rescue). A playbook that cannot
+    start fails every host."""
+    from runner.engine import tools
 
-    data_dir = _data_dir(action)
+    extravars = {"maintctl_certs": payloads, "maintctl_cert_action": action}
     try:
-        res = run_cert_playbook(ansible_target(ctx), payloads, action, data_dir)  # type: ignore[arg-type]
+        res = tools.playbook(ctx, list(payloads), PLAYBOOK, extravars=extravars, check=False, label=f"cert-{action}")
         ctx.evidence.artifact(ctx.bundle_id, f"cert-{action}.log", res.stdout_tail(20000).encode())
     except MaintctlError as exc:
         return {h: (False, str(exc), False) for h in payloads}
-    finally:
-        shutil.rmtree(data_dir.parent, ignore_errors=True)
     out = {}
     for h in payloads:
         hr = res.hosts.get(h)
@@ -161,7 +130,7 @@ def _deploy_and_verify(kind: CertificateRunner, ctx: RunContext, settings: CertS
     results: dict[str, HostResult] = {}
     payloads = {h: host_payload(new, settings, kind.plans[h].files) for h, new in issued.items()}
     started = _now()
-    deployed = _playbook(kind, ctx, payloads, "deploy")
+    deployed = _playbook(ctx, payloads, "deploy")
     to_rollback: list[str] = []
     for host, (ok, msg, restored) in deployed.items():
         plan, new = kind.plans[host], issued[host]
@@ -188,7 +157,7 @@ def _deploy_and_verify(kind: CertificateRunner, ctx: RunContext, settings: CertS
             to_rollback.append(host)
     if to_rollback:
         r_started = _now()
-        undone = _playbook(kind, ctx, {h: rollback_payload(settings, kind.plans[h].files) for h in to_rollback},
+        undone = _playbook(ctx, {h: rollback_payload(settings, kind.plans[h].files) for h in to_rollback},
                            "rollback")
         for host in to_rollback:
             plan = kind.plans[host]

@@ -1,4 +1,5 @@
-"""Deploy and roll back certificates with playbooks/cert-deploy.yml through the Ansible adapter.
+"""What playbooks/cert-deploy.yml is given to deploy or roll back certificates (it is run through
+the engine's tools, see batch.py).
 
 Only public material (certificate, chain) travels in extra variables; the key was made on the host
 and is moved into place there (``remote_src``).
@@ -6,27 +7,13 @@ and is moved into place there (``remote_src``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import Mapping
+from typing import Any
 
-from runner.errors import AdapterError
 from runner.kinds.certificate.config import CertSettings
 from runner.kinds.certificate.issue import NewCertificate
 
 PLAYBOOK = "cert-deploy.yml"
-
-
-@dataclass(frozen=True, kw_only=True)
-class AnsibleTarget:
-    """Where and how to run playbooks: the estate's inventory and SSH trust."""
-
-    playbook_dir: Path
-    inventory: Sequence[Path]
-    known_hosts: Path | None = None
-    private_key: Path | None = None
-    forks: int = 10
 
 
 def host_payload(new: NewCertificate, settings: CertSettings, files: Mapping[str, str]) -> dict[str, Any]:
@@ -50,27 +37,3 @@ def host_payload(new: NewCertificate, settings: CertSettings, files: Mapping[str
 def rollback_payload(settings: CertSettings, files: Mapping[str, str]) -> dict[str, Any]:
     return {"staged_key": "", "files": dict(files), "test_command": settings.test_command,
             "reload_command": settings.reload_command}
-
-
-def run_cert_playbook(
-    target: AnsibleTarget,
-    payloads: Mapping[str, Mapping[str, Any]],
-    action: Literal["deploy", "rollback"],
-    data_dir: Path,
-) -> Any:
-    """Run cert-deploy.yml for the hosts in ``payloads``; returns the adapter's PlaybookResult."""
-    from runner.adapters.ansible import PlaybookSpec, run_playbook
-
-    playbook = target.playbook_dir / PLAYBOOK
-    if not playbook.is_file():
-        raise AdapterError(f"{playbook}: certificate deploy playbook not found in the estate")
-    spec = PlaybookSpec(
-        playbook=playbook,
-        inventory=list(target.inventory),
-        hosts=list(payloads),
-        extravars={"maintctl_certs": {h: dict(p) for h, p in payloads.items()}, "maintctl_cert_action": action},
-        known_hosts=target.known_hosts,
-        private_key=target.private_key,
-        forks=target.forks,
-    )
-    return run_playbook(spec, data_dir=data_dir)

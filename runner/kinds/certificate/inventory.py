@@ -83,13 +83,16 @@ def scan_item(catalogue: Catalogue, item: Item, now: datetime, *, timeout: float
 
 
 def _reader(catalogue: Catalogue, root: Path) -> Any:
-    from runner.adapters.ssh import known_hosts_path
+    from runner.adapters.ssh import configured_known_hosts
     from runner.kinds.certificate.remote import SshShell, check, q, shell_for
 
-    ssh = SshShell(catalogue.inventory.hostvars, known_hosts_path(root, catalogue.settings.ansible))
+    conf = catalogue.settings.ansible
+    inv = conf.get("inventory") or "inventory"
+    sources = [p if p.is_absolute() else root / p for p in map(Path, inv if isinstance(inv, list) else [inv])]
+    ssh = SshShell(sources, configured_known_hosts(root, conf))
 
     def read(host: str, path: str) -> bytes:
-        shell = shell_for(host, catalogue.inventory.hostvars.get(host, {}), ssh)
+        shell = shell_for(host, ssh)
         # Only certificate blocks leave the host, even when the file also holds a private key.
         cmd = f"sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' {q(path)}"
         res = check(shell.run(host, f"test -r {q(path)} && {cmd}", timeout=30), f"reading {path}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -68,30 +68,47 @@ class LocalShell:
 
 
 class SshShell:
-    """Runs commands over SSH through the engine's SSH adapter (host keys checked there)."""
+    """Runs commands over SSH (the engine's adapter, host keys checked), reaching each host with its
+    connection variables as Ansible resolves them from the inventory sources (group vars, templates).
 
-    def __init__(self, hostvars: Mapping[str, Mapping[str, Any]], known_hosts: Path) -> None:
-        self.hostvars = hostvars
+    ``hostvars`` overrides the inventory for hosts listed in it (the engine's resolved cloud hosts).
+    """
+
+    def __init__(self, inventory: Sequence[Path], known_hosts: Path | None,
+                 hostvars: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        self.inventory = list(inventory)
         self.known_hosts = known_hosts
+        self.hostvars = dict(hostvars or {})
+
+    def vars_for(self, host: str) -> dict[str, Any]:
+        from runner.adapters.inventory import connection_vars
+
+        given = self.hostvars.get(host)
+        return dict(given) if given is not None else connection_vars(self.inventory, host)
 
     def run(self, host: str, command: str, *, stdin: bytes | None = None, timeout: float = 60) -> CommandResult:
         from runner.adapters import ssh
 
         if stdin:
             raise AdapterError(f"{host}: the SSH adapter runs commands without input")
-        target = ssh.SSHTarget.from_hostvars(host, self.hostvars.get(host, {}), self.known_hosts)
+        target = ssh.SSHTarget.from_hostvars(host, self.vars_for(host), self.known_hosts)
         res = ssh.run_command(target, command, timeout=timeout, check=False)
         return CommandResult(host=host, command=command, rc=res.exited, stdout=res.stdout.encode(),
                              stderr=res.stderr.encode())
 
 
-def shell_for(host: str, hostvars: Mapping[str, Any], ssh: SshShell | None) -> Shell:
+def shell_for(host: str, ssh: SshShell) -> Shell:
     """LocalShell for hosts whose Ansible connection is local, else SSH."""
-    if hostvars.get("ansible_connection") == "local":
+    if ssh.vars_for(host).get("ansible_connection") == "local":
         return LocalShell()
-    if ssh is None:
-        raise AdapterError(f"{host}: no SSH access configured")
     return ssh
+
+
+def run_shell(ctx: Any) -> SshShell:
+    """The SSH shell of an engine run (its inventory sources, known_hosts and resolved hosts)."""
+    from runner.engine import tools
+
+    return SshShell(tools.inventory_sources(ctx), tools.known_hosts(ctx), ctx.options.get("hostvars"))
 
 
 def q(value: str) -> str:

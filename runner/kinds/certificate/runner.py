@@ -57,6 +57,7 @@ class CertificateRunner:
     def before(self, ctx: RunContext) -> None:
         where = f"{ctx.item.location} item {ctx.item.id}"
         self._estate_root = ctx.estate_root
+        self._state_dir = ctx.state_dir
         self.settings = settings = config.parse(ctx.item.settings, where)
         root = Path(ctx.estate_root)
         self.roots = _load_roots(settings.trust_paths(root))
@@ -137,12 +138,13 @@ class CertificateRunner:
 
             acme = self.settings.acme
             root = Path(self._estate_root)
-            key = load_or_create_account_key(account_dir(root, acme.directory))
+            key = load_or_create_account_key(account_dir(Path(self._state_dir), acme.directory))
             self._acme = AcmeClient(acme.directory, key, ca_bundle=config.resolve_path(root, acme.ca_bundle),
                                     email=acme.email)
         return self._acme
 
     _estate_root = "."
+    _state_dir = ".maintctl"
 
     # -- batches -------------------------------------------------------------------------------------
     def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
