@@ -81,6 +81,29 @@ class PlaybookResult:
         return self.stdout_path.read_text(encoding="utf-8", errors="replace")[-chars:]
 
 
+_cp_lock = threading.Lock()
+_cp_dir: list[Path] = []
+
+
+def control_path_dir() -> Path:
+    """A short private folder for SSH control sockets, shared by this process's playbook runs.
+
+    Unix socket paths are limited to 108 bytes, so the run's data dir (deep in the state folder) cannot
+    hold them; sharing one folder lets later batches reuse the SSH connections of earlier ones.
+    """
+    with _cp_lock:
+        if not _cp_dir:
+            import atexit
+            import shutil
+            import tempfile
+
+            path = Path(tempfile.mkdtemp(prefix="mctl-cp-"))
+            os.chmod(path, 0o700)
+            atexit.register(shutil.rmtree, path, True)
+            _cp_dir.append(path)
+        return _cp_dir[0]
+
+
 def ansible_env(spec: PlaybookSpec, data_dir: Path) -> dict[str, str]:
     """The environment that pins every behaviour we rely on (pure, for tests and evidence)."""
     ssh_args = ["-o ControlMaster=auto", "-o ControlPersist=60s", "-o StrictHostKeyChecking=yes"]
@@ -99,7 +122,7 @@ def ansible_env(spec: PlaybookSpec, data_dir: Path) -> dict[str, str]:
         "ANSIBLE_LOCAL_TEMP": str(data_dir / "tmp"),
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(data_dir / "cp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir()),
     }
     if spec.private_key is not None:
         env["ANSIBLE_PRIVATE_KEY_FILE"] = str(spec.private_key)
@@ -150,7 +173,7 @@ def run_playbook(
     if data_dir.exists() and any(data_dir.iterdir()):
         raise AdapterError(f"{data_dir}: ansible data dir is not fresh")
     _private_dir(data_dir)
-    for sub in ("tmp", "cp", "project", "artifacts"):
+    for sub in ("tmp", "project", "artifacts"):
         _private_dir(data_dir / sub)
     folder = EventFolder(spec.hosts)
     lock = threading.Lock()

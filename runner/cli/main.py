@@ -27,6 +27,10 @@ COMMANDS: dict[str, str] = {
     "changes": "runner.cli.changes",
     "certs": "runner.cli.certs",
     "backup": "runner.cli.backup",
+    "run": "runner.cli.run",
+    "serve": "runner.cli.serve",
+    "runs": "runner.cli.runs",
+    "show": "runner.cli.show",
 }
 
 
