@@ -117,6 +117,26 @@ def test_power_commands_inside_a_host_reboot_only_that_host(lab: Lab, command: s
     assert Path("/proc/sys/kernel/random/boot_id").read_text() == machine_boot
 
 
+RAW_REBOOT = """
+import ctypes, os, sys
+if os.readlink('/proc/self/ns/pid') == sys.argv[1]:
+    sys.exit(3)  # in the machine's PID namespace: never call reboot(2) there
+libc = ctypes.CDLL(None, use_errno=True)
+rc = libc.reboot(0x01234567)  # LINUX_REBOOT_CMD_RESTART
+print(rc, os.strerror(ctypes.get_errno()))
+"""
+
+
+def test_raw_reboot_syscall_is_refused_inside_a_host(lab: Lab) -> None:
+    machine_boot = Path("/proc/sys/kernel/random/boot_id").read_text()
+    old = boot_id(lab, "web2")
+    machine_pidns = os.readlink("/proc/self/ns/pid")
+    out = lab.ssh("web2", f"python3 - '{machine_pidns}'", input=RAW_REBOOT).stdout.strip()
+    assert out == "-1 Operation not permitted"
+    assert boot_id(lab, "web2") == old
+    assert Path("/proc/sys/kernel/random/boot_id").read_text() == machine_boot
+
+
 def test_kernel_interfaces_of_the_machine_are_out_of_reach(lab: Lab) -> None:
     before = time.time()
     proc = lab.ssh("db1", "date -s '2001-01-01 00:00:00'", check=False)

@@ -50,8 +50,9 @@ pivot_root . .oldroot
 umount -l /.oldroot
 rmdir /.oldroot
 cd /
-# The host's root keeps what a service manager needs (reboot via its PID namespace, kill, mount, chown)
-# but may not load kernel modules, set the machine's clock, touch raw I/O or make device nodes.
-exec setpriv --bounding-set -sys_module,-sys_time,-sys_rawio,-mknod,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override \
+# The host's root keeps what services and playbooks need (kill, mount, chown, bind ports) but may not
+# call reboot(2) (the lab's reboot/shutdown commands ask this host's init instead), load kernel modules,
+# set the machine's clock, do raw I/O or make device nodes.
+exec setpriv --bounding-set -sys_boot,-sys_module,-sys_time,-sys_rawio,-mknod,-syslog,-wake_alarm,-block_suspend,-mac_admin,-mac_override \
   env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 HOME=/root \
   /usr/bin/python3 -I /usr/local/sbin/lab-init

@@ -2,8 +2,10 @@
 """PID 1 of a lab host (inside the host's own PID namespace).
 
 Boots the host's services with their Debian init scripts, runs the one-time first-boot script, reaps
-orphans, and on SIGHUP/SIGUSR1 (reboot) or SIGTERM/SIGINT/SIGPWR (power off) stops everything in this
-host only. Exit status 10 asks the machine-side keeper to boot the host again; 0 leaves it down.
+orphans, and stops everything in this host only on SIGHUP (reboot now), SIGTERM/SIGINT/SIGPWR (power off
+now) or SIGUSR1 with a request in /run/lab-power-request ("reboot 1" = reboot in 1 s), which is how
+lab-reboot/lab-poweroff ask: they return at once and leave no process behind that a closing SSH session
+could kill. Exit status 10 asks the machine-side keeper to boot the host again; 0 leaves it down.
 """
 from __future__ import annotations
 
@@ -17,8 +19,10 @@ from typing import Any
 
 LOG = Path("/var/log/lab-init.log")
 PROVISIONED = Path("/var/lib/lab/provisioned")
+REQUEST = Path("/run/lab-power-request")
 REBOOT, POWEROFF = 10, 0
 requested: list[int] = []
+scheduled: list[tuple[int, float]] = []
 
 
 def log(msg: str) -> None:
@@ -27,7 +31,17 @@ def log(msg: str) -> None:
 
 
 def on_signal(signum: int, _frame: Any) -> None:
-    requested.append(REBOOT if signum in (signal.SIGHUP, signal.SIGUSR1) else POWEROFF)
+    if signum == signal.SIGUSR1:
+        try:
+            action, delay = REQUEST.read_text().split()[:2]
+            if action == "cancel":
+                scheduled.clear()
+                return
+            scheduled.append((REBOOT if action == "reboot" else POWEROFF, time.monotonic() + float(delay)))
+        except (OSError, ValueError):
+            scheduled.append((REBOOT, time.monotonic()))
+        return
+    requested.append(REBOOT if signum == signal.SIGHUP else POWEROFF)
 
 
 def sh(cmd: list[str], timeout: float) -> int:
@@ -127,7 +141,10 @@ def main() -> int:
     boot()
     while not requested:
         reap()
-        time.sleep(0.2)
+        if scheduled and time.monotonic() >= scheduled[0][1]:
+            requested.append(scheduled[0][0])
+            break
+        time.sleep(0.1)
     return stop(requested[0])
 
 
