@@ -62,6 +62,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{h.name:10} {h.address:15} {'up boot ' + boot if boot else 'DOWN'}")
     for p in probs:
         print(f"problem: {p}")
+    if lifecycle.stale():
+        print("stale: built by older lab code (`lab.sh up` rebuilds it when no test session uses it)")
+        return 1
     return 1 if probs else 0
 
 

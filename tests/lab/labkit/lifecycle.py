@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -29,6 +30,23 @@ def locked() -> Iterator[None]:
     with open(LOCK, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         yield
+
+
+def code_version() -> str:
+    """Hash of the lab's own code: a lab built by older code is rebuilt when nobody is using it."""
+    digest = hashlib.sha256()
+    base = Path(__file__).resolve().parent
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stale() -> bool:
+    try:
+        return str(json.loads(STATE.read_text()).get("code")) != code_version()
+    except (OSError, ValueError):
+        return False
 
 
 def load_config() -> LabConfig | None:
@@ -69,6 +87,14 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
     """Brings the lab up (no-op if it already runs with the same hosts); returns seconds taken."""
     t0 = time.monotonic()
     current = load_config()
+    users = live_users()
+    if current is not None and stale():
+        if users:
+            log(f"the lab was built by older lab code; it stays as it is while sessions {users} use it")
+        else:
+            log("the lab was built by older lab code: rebuilding it")
+            down()
+            current = None
     if current is not None and current.names == cfg.names and _state() == "up":
         if not problems(current):
             log(f"lab already up: {' '.join(cfg.names)}")
@@ -76,7 +102,6 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
         if repair(current, timeout):
             log(f"lab repaired in {time.monotonic() - t0:.1f}s")
             return time.monotonic() - t0
-    users = live_users()
     if current is not None and users:
         raise LabError(f"the lab is up with hosts {' '.join(current.names)} and in use by test sessions "
                        f"{users}; it cannot be rebuilt now (wanted: {' '.join(cfg.names)})")
@@ -113,7 +138,8 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
     if bad:
         raise LabError("first boot failed on " + ", ".join(bad) + " (see /var/log/lab-init.log in the host)")
     _check_ssh(cfg)
-    STATE.write_text(json.dumps({"hosts": cfg.names, "validity": validity, "state": "up"}))
+    STATE.write_text(json.dumps({"hosts": cfg.names, "validity": validity, "state": "up",
+                                 "code": code_version()}))
     took = time.monotonic() - t0
     log(f"lab up in {took:.1f}s; details in {outputs.LAB_JSON}")
     return took
