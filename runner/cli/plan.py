@@ -31,6 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--to", dest="end", metavar="DATE", help="end, exclusive: ISO datetime, or YYYY-MM-DD (whole day)")
     p.add_argument("--item", metavar="ID", help="only this item (conflicts still consider every item)")
     p.add_argument("--json", action="store_true", help="one JSON document on stdout (stable, versioned)")
+    p.add_argument("--summary", action="store_true", help="one line per item instead of every occurrence")
     p.add_argument("--ics", metavar="FILE", help="also write the plan as an iCalendar file ('-' for stdout)")
     p.add_argument("--strict", action="store_true", help="exit 2 when any conflict is flagged")
     p.set_defaults(func=run)
@@ -83,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
 
         json.dump(plan_json(plan), sys.stdout, indent=1, sort_keys=False)
         sys.stdout.write("\n")
+    elif args.summary:
+        from runner.plan.render import summary_lines
+
+        sys.stdout.write("".join(line + "\n" for line in summary_lines(plan)))
     elif args.ics != "-":
         _print_text(plan)
     return 2 if args.strict and plan.has_conflicts else 0

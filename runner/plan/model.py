@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from runner.catalogue.model import Item
-from runner.plan.overlaps import PairIndex, Times
+from runner.plan.overlaps import PairIndex, Times, overlap_keys
 from runner.schedule import Occurrence
 
 FlagCode = Literal["FROZEN", "EMERGENCY-OVERRIDE", "TOO-SHORT", "OVERLAP", "NEVER-FIRES"]
@@ -110,9 +110,9 @@ class PlannedItem:
         for flags in self.occurrence_flags.values():
             for code in {f.code for f in flags}:
                 counts[code] = counts.get(code, 0) + 1
-        overlapping = {i for ref in self.overlap_refs for i in ref.index.by_index}
+        overlapping = self.book.overlapping(self.item.id) if self.book is not None else 0
         if overlapping:
-            counts["OVERLAP"] = len(overlapping)
+            counts["OVERLAP"] = overlapping
         return counts
 
 
@@ -132,6 +132,9 @@ class OverlapBook:
         self._counts = counts
         self._times = times
         self._refs: dict[str, list[OverlapRef]] | None = None
+        self._partners: dict[int, set[str]] | None = None
+        self._keys: dict[str, dict[str, set[int]]] | None = None
+        self._position = {p.item.id: i for i, p in enumerate(planned)}
         self._indexes: dict[tuple[str, str], PairIndex] = {}
 
     def _index(self, wa: str, wb: str) -> PairIndex:
@@ -155,6 +158,27 @@ class OverlapBook:
                 )
             self._refs = refs
         return self._refs.get(item_id, [])
+
+    def overlapping(self, item_id: str) -> int:
+        """How many occurrences of ``item_id`` overlap another item on a shared host."""
+        windows = self.partner_windows(item_id)
+        if not windows:
+            return 0
+        if self._keys is None:
+            self._keys = overlap_keys(self._times)
+        mine = self._keys[self._planned[self._position[item_id]].item.window]
+        return len(set().union(*(mine.get(w, ()) for w in windows)))
+
+    def partner_windows(self, item_id: str) -> set[str]:
+        """The windows of the items ``item_id`` overlaps with."""
+        if self._partners is None:
+            partners: dict[int, set[str]] = {}
+            for a, b in self._found:
+                partners.setdefault(a, set()).add(self._planned[b].item.window)
+                partners.setdefault(b, set()).add(self._planned[a].item.window)
+            self._partners = partners
+        index = self._position.get(item_id)
+        return self._partners.get(index, set()) if index is not None else set()
 
     def overlaps(self, only: str | None = None) -> list[Overlap]:
         out: list[Overlap] = []
@@ -190,8 +214,17 @@ class Plan:
         return self.book.overlaps(self.only) if self.book is not None else []
 
     @property
+    def overlap_count(self) -> int:
+        """How many item pairs overlap (all of them, even when one item was asked for)."""
+        return len(self.book) if self.book is not None else 0
+
+    @property
     def has_conflicts(self) -> bool:
-        return any(p.item_flags or p.occurrence_flags or p.overlap_refs for p in self.items)
+        book = self.book
+        return any(
+            p.item_flags or p.occurrence_flags or (book is not None and book.partner_windows(p.item.id))
+            for p in self.items
+        )
 
     def planned(self, item_id: str) -> PlannedItem:
         for p in self.items:

@@ -65,6 +65,28 @@ def window_overlaps(times: Mapping[str, Times]) -> dict[tuple[str, str], int]:
     return counts
 
 
+def overlap_keys(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]]:
+    """For each window, per other window (itself included), the indexes of its occurrences that overlap
+    some occurrence of the other. One sweep, like :func:`window_overlaps`."""
+    keys: dict[str, dict[str, set[int]]] = {name: {name: set(range(len(t.starts)))} for name, t in times.items()}
+    events = sorted(
+        (start, end, name, i)
+        for name, t in times.items()
+        for i, (start, end) in enumerate(zip(t.starts, t.ends, strict=True))
+    )
+    active: list[tuple[float, str, int]] = []
+    for start, end, name, i in events:
+        while active and active[0][0] <= start:
+            heapq.heappop(active)
+        mine = keys[name]
+        for _end, other, j in active:
+            mine.setdefault(other, set()).add(i)
+            keys[other].setdefault(name, set()).add(j)
+        if end > start:
+            heapq.heappush(active, (end, name, i))
+    return keys
+
+
 class PairIndex:
     """For each occurrence of window A, the occurrences of window B that overlap it. Built on first use."""
 

@@ -140,3 +140,31 @@ def summary_line(plan: Plan) -> str:
         return "No conflicts."
     parts = ", ".join(f"{code} x{n}" for code, n in sorted(counts.items()))
     return f"Conflicts (occurrences flagged): {parts}"
+
+
+def summary_lines(plan: Plan) -> Iterator[str]:
+    """One line per item (occurrences, first start, flag counts), then the conflict totals."""
+    yield f"Plan {plan.start.isoformat()} .. {plan.end.isoformat()}: {len(plan.items)} item(s)"
+    rows = []
+    for planned in plan.items:
+        first = planned.occurrences[0].start.strftime("%Y-%m-%d %H:%M %z") if planned.occurrences else "-"
+        counts = planned.flag_counts
+        flags = ", ".join(f"{code} x{n}" for code, n in sorted(counts.items()))
+        rows.append(
+            (
+                planned.item.id,
+                planned.item.kind,
+                planned.item.window,
+                str(len(planned.hosts)),
+                str(len(planned.occurrences)),
+                first,
+                flags,
+            )
+        )
+    header = ("item", "kind", "window", "hosts", "occurrences", "first start", "flags")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
+    yield "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
+    for row in rows:
+        yield "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+    yield f"Overlapping item pairs: {plan.overlap_count}; windows that never fire: {len(plan.never_fires)}"
+    yield summary_line(plan)

@@ -155,3 +155,16 @@ def test_sweep_equals_brute_force() -> None:
                 continue
             brute = sum(1 for x in occs[a] for y in occs[b] if x.start_utc < y.end_utc and y.start_utc < x.end_utc)
             assert counts.get((a, b), 0) == brute, (a, b)
+
+
+def test_flag_counts_match_the_entries(catalogue: Catalogue) -> None:
+    plan = build_plan(catalogue, *DEC)
+    for planned in plan.items:
+        per_code: dict[str, int] = {}
+        for entry in planned.entries():
+            for code in {f.code for f in entry.flags}:
+                per_code[code] = per_code.get(code, 0) + 1
+        if not planned.occurrences:
+            per_code = {f.code: 1 for f in planned.item_flags}
+        assert planned.flag_counts == per_code, planned.item.id
+    assert plan.has_conflicts and plan.overlap_count == len(plan.overlaps)

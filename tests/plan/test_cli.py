@@ -138,3 +138,13 @@ def test_dates() -> None:
     assert (hi - lo).days == 14
     with pytest.raises(UsageError):
         parse_when("03/29/2026", "--from")
+
+
+def test_summary(estate: Path) -> None:
+    done = _run(estate, "--from", "2026-12-30", "--to", "2027-01-01", "--summary")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("backup-web"))
+    assert row.split()[:5] == ["backup-web", "backup", "nightly", "2", "3"]
+    assert "FROZEN x2" in row and "OVERLAP x3" in row and "TOO-SHORT x3" in row
+    assert "Overlapping item pairs: 1; windows that never fire: 0" in lines
