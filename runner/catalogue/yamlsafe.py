@@ -53,7 +53,10 @@ class YamlError(Exception):
 
 
 def _at(event: ev.Event) -> Mark:
-    mark = event.start_mark
+    return _line_col(event.start_mark)
+
+
+def _line_col(mark: Any) -> Mark:
     return (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
 
 
@@ -129,15 +132,15 @@ class _Frame:
 
     value: Any
     is_map: bool
-    mark: Mark
+    start: Any  # libyaml Mark of the collection's first character
     anchor: str | None
-    path: DataPath | None  # kept for the top two levels only
+    path: DataPath | None  # kept for the root and its direct children only
     size: int = 1
     key: Any = None
     has_key: bool = False
-    key_mark: Mark = (0, 0)
+    key_mark: Any = None  # the key's libyaml Mark (converted only when a message needs it)
     key_is_merge: bool = False
-    key_lines: dict[Any, int] = field(default_factory=dict)
+    key_lines: dict[Any, Any] = field(default_factory=dict)  # key -> its Mark
     merges: list[tuple[Any, Mark]] = field(default_factory=list)
 
 
@@ -157,12 +160,42 @@ class _Builder:
 
     def run(self, parser: Any) -> None:
         get = parser.get_event
+        stack = self.stack
         documents = 0
         while True:
             event = get()
             kind = type(event)
             if kind is ev.ScalarEvent:
-                self.scalar(event)
+                # Fast path, most events: a plain scalar below the top two levels of a mapping.
+                top = stack[-1] if stack else None
+                if (
+                    top is not None
+                    and top.is_map
+                    and top.path is None
+                    and event.tag is None
+                    and event.implicit[0]
+                    and not event.anchor
+                    and not top.key_is_merge
+                ):
+                    text = event.value
+                    top.size += 1
+                    if top.has_key:
+                        top.has_key = False
+                        key = top.key
+                        if key in top.key_lines:
+                            self.duplicate(top)
+                        top.key_lines[key] = top.key_mark
+                        top.value[key] = _plain(text)
+                    elif text != "<<":
+                        value = _plain(text)
+                        if type(value) is not str:
+                            self.string_keys = False
+                        top.key, top.has_key, top.key_mark = value, True, event.start_mark
+                    else:
+                        self.scalar(event)
+                        top.size -= 1
+                else:
+                    self.scalar(event)
             elif kind is ev.MappingStartEvent or kind is ev.SequenceStartEvent:
                 self.start(event, kind is ev.MappingStartEvent)
             elif kind is ev.MappingEndEvent or kind is ev.SequenceEndEvent:
@@ -175,6 +208,10 @@ class _Builder:
                     raise YamlError("more than one YAML document (---) in the file; use one", *_at(event))
             elif kind is ev.StreamEndEvent:
                 return
+
+    def duplicate(self, top: _Frame) -> None:
+        first = _line_col(top.key_lines[top.key])[0]
+        raise YamlError(f"duplicate key '{top.key}' (first defined at line {first})", *_line_col(top.key_mark))
 
     def scalar(self, event: ev.ScalarEvent) -> None:
         tag = event.tag
@@ -189,7 +226,7 @@ class _Builder:
         if event.anchor:
             self.anchors[event.anchor] = (value, 1)
         merge = tag is None and event.implicit[0] and text == "<<"
-        self.add(value, 1, where, merge)
+        self.add(value, 1, event.start_mark, merge)
 
     def start(self, event: ev.CollectionStartEvent, is_map: bool) -> None:
         tag = event.tag
@@ -199,13 +236,14 @@ class _Builder:
         path = self.child_path()
         if event.anchor:
             self.open_anchors.add(event.anchor)
-        self.stack.append(_Frame({} if is_map else [], is_map, where, event.anchor, path))
+        self.stack.append(_Frame({} if is_map else [], is_map, event.start_mark, event.anchor, path))
 
     def child_path(self) -> DataPath | None:
         if not self.stack:
             return ()
         parent = self.stack[-1]
-        if parent.path is None or len(parent.path) >= 2:
+        # Marks are kept for the top two levels, recorded by their parents: deeper frames need no path.
+        if parent.path is None or len(parent.path) >= 1:
             return None
         return (*parent.path, parent.key if parent.is_map else len(parent.value))
 
@@ -217,7 +255,7 @@ class _Builder:
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
             self.anchors[frame.anchor] = (value, frame.size)
-        self.add(value, frame.size, frame.mark, False)
+        self.add(value, frame.size, frame.start, False)
 
     def alias(self, event: ev.AliasEvent) -> None:
         name = event.anchor
@@ -234,9 +272,10 @@ class _Builder:
                 "write the data out instead",
                 *where,
             )
-        self.add(value, size, where, False)
+        self.add(value, size, event.start_mark, False)
 
-    def add(self, value: Any, size: int, where: Mark, merge: bool) -> None:
+    def add(self, value: Any, size: int, mark: Any, merge: bool) -> None:
+        """Put a finished value into the collection being built (``mark``: where it starts)."""
         if not self.stack:
             self.result = value
             return
@@ -244,30 +283,31 @@ class _Builder:
         top.size += size
         if not top.is_map:
             if top.path is not None and len(top.path) < 2:
-                self.marks[(*top.path, len(top.value))] = where
+                self.marks[(*top.path, len(top.value))] = _line_col(mark)
             top.value.append(value)
         elif not top.has_key:
             if isinstance(value, (dict, list)):
-                raise YamlError("a mapping key must be a plain value, not a mapping or a list", *where)
-            top.key, top.has_key, top.key_mark, top.key_is_merge = value, True, where, merge
+                raise YamlError("a mapping key must be a plain value, not a mapping or a list", *_line_col(mark))
+            top.key, top.has_key, top.key_mark, top.key_is_merge = value, True, mark, merge
         else:
             top.has_key = False
-            self.put(top, value, where)
+            self.put(top, value, mark)
 
-    def put(self, top: _Frame, value: Any, where: Mark) -> None:
+    def put(self, top: _Frame, value: Any, mark: Any) -> None:
         if top.key_is_merge:
-            top.merges.append((value, where))
+            top.key_is_merge = False
+            top.merges.append((value, _line_col(mark)))
             return
         key = top.key
         if key in top.key_lines:
-            raise YamlError(f"duplicate key '{key}' (first defined at line {top.key_lines[key]})", *top.key_mark)
-        top.key_lines[key] = top.key_mark[0]
+            self.duplicate(top)
+        top.key_lines[key] = top.key_mark
         if type(key) is not str:
             self.string_keys = False
         top.value[key] = value
         if top.path is not None and len(top.path) < 2:
-            self.marks[(*top.path, key)] = where
-            self.key_marks[(*top.path, key)] = top.key_mark
+            self.marks[(*top.path, key)] = _line_col(mark)
+            self.key_marks[(*top.path, key)] = _line_col(top.key_mark)
 
 
 def _merged(merges: list[tuple[Any, Mark]], explicit: dict[Any, Any]) -> dict[Any, Any]:
