@@ -25,6 +25,8 @@ from yaml.resolver import BaseResolver
 MAX_BYTES = 1024 * 1024
 # Nodes aliases may add beyond those written in the file: generous for `<<: *defaults`, far below a bomb.
 MAX_ALIAS_EXPANSION = 100_000
+# Catalogue data is a few levels deep; far deeper data is an attack on every recursive consumer.
+MAX_DEPTH = 64
 
 PathKey = str | int
 DataPath = tuple[PathKey, ...]
@@ -233,6 +235,8 @@ class _Builder:
         where = _at(event)
         if tag is not None and tag != "!" and tag != _CORE + ("map" if is_map else "seq"):
             raise YamlError(f"tag {_short_tag(tag)} is not allowed {_ONLY_PLAIN}", *where)
+        if len(self.stack) >= MAX_DEPTH:
+            raise YamlError(f"data nested deeper than {MAX_DEPTH} levels", *where)
         path = self.child_path()
         if event.anchor:
             self.open_anchors.add(event.anchor)

@@ -116,9 +116,16 @@ def test_utf8_bom_is_accepted() -> None:
     assert load_bytes("\ufeffa: é\n".encode()).data == {"a": "é"}
 
 
-def test_deep_nesting_is_a_yaml_error_not_a_crash() -> None:
+@pytest.mark.parametrize("depth", [65, 990, 100_000])
+def test_deep_nesting_is_a_yaml_error_not_a_crash(depth: int) -> None:
     with pytest.raises(YamlError):
-        parse("[" * 100_000 + "]" * 100_000)
+        parse("[" * depth + "]" * depth)
+    with pytest.raises(YamlError, match="nested deeper than 64 levels"):
+        parse("a: " + "{a: " * 70 + "1" + "}" * 70)
+
+
+def test_nesting_up_to_the_limit_is_fine() -> None:
+    assert parse("[" * 64 + "]" * 64).data is not None
 
 
 def test_locate_values_and_keys_at_any_depth() -> None:
