@@ -26,7 +26,8 @@ def test_openssh_refuses_a_host_missing_from_known_hosts(lab: Lab, tmp_path: Pat
     other = tmp_path / "known_hosts"
     lines = lab.known_hosts.read_text().splitlines()
     other.write_text("\n".join(line for line in lines if not line.startswith("web1,")) + "\n")
-    proc = subprocess.run(["ssh", "-F", str(lab.ssh_config), "-o", f"UserKnownHostsFile={other}",
+    # A fresh connection (-S none): a shared one would skip the host key exchange.
+    proc = subprocess.run(["ssh", "-F", str(lab.ssh_config), "-S", "none", "-o", f"UserKnownHostsFile={other}",
                            "web1", "true"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 255
     assert "Host key verification failed" in proc.stderr
