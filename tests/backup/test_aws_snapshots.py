@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from runner.adapters.aws import AwsSessions
+from runner.errors import RunFailed
 from runner.kinds.backup.rds import prune_rds, rds_instance, rds_restore_test, rds_snapshot
 from runner.kinds.backup.snapshots import ebs_restore_test, ebs_snapshot, ebs_volumes, prune_ebs
 
@@ -77,3 +79,37 @@ def test_rds_snapshot_restore_verify_and_delete(aws: AwsSessions) -> None:
     assert rep.scratch not in names and "appdb-prod" in names
     rds_snapshot(rds, "appdb-prod", "db_backup", TAGS)
     assert prune_rds(rds, "appdb-prod", TAGS, keep=1) == [snap["DBSnapshotIdentifier"]]
+
+
+def test_runner_fails_the_run_when_an_objective_is_missed(aws: AwsSessions, moto_endpoint: str,
+                                                          tmp_path: Path) -> None:  # fmt: skip
+    from datetime import timedelta
+
+    from runner.catalogue.model import BackupPlan, Catalogue, Inventory, Item, Location, Settings, Targets
+    from runner.engine.kind import RunContext
+    from runner.evidence.recorder import open_recorder
+    from runner.kinds.backup.runner import BackupRunner
+
+    ec2 = aws.client("ec2")
+    vid = _volume(ec2, "objective")
+    plan = {"what": {"ebs": {"volume_id": vid}}, "where": {"snapshots": {}}, "retention": {"keep_last": 1},
+            "verification": {"every": 1, "max_restore_time": "0s"}}  # fmt: skip
+    item = Item(id="vol", kind="backup", targets=Targets(hosts=("h",)), window="w", expected_duration=timedelta(1),
+                settings={"plan": "p"}, location=Location(file="items.yml"))  # fmt: skip
+    cat = Catalogue(root=str(tmp_path), windows={}, freezes=(), items=(item,),
+                    plans={"p": BackupPlan(name="p", settings=plan, location=Location(file="backup/p.yml"))},
+                    inventory=Inventory(groups={"all": ("h",)}),
+                    settings=Settings(aws={"region": "us-east-1", "endpoint_url": moto_endpoint}))  # fmt: skip
+    rec = open_recorder(tmp_path)
+    bundle = rec.open_bundle(run_id="r", item_id="vol", occurrence="o", asked={})
+    ctx = RunContext(run_id="r", item=item, catalogue=cat, estate_root=str(tmp_path), state_dir=str(tmp_path / "s"),
+                     occurrence="o", bundle_id=bundle, evidence=rec, hosts=["h"], deadline=None)  # fmt: skip
+    kind = BackupRunner()
+    kind.before(ctx)
+    results = kind.run_batch(ctx, ["h"])
+    assert results[0].status == "skipped"
+    with pytest.raises(RunFailed, match=r"AWS snapshot verification failed: ebs snap-\w+: restore took [0-9.]+s, "
+                                        r"over max_restore_time 0s"):  # fmt: skip
+        kind.after(ctx, results)
+    left = ec2.describe_volumes(Filters=[{"Name": "tag:maintctl:scratch", "Values": ["true"]}])["Volumes"]
+    assert left == []

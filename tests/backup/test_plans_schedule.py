@@ -72,8 +72,9 @@ def test_plan_errors_name_file_and_field(monkeypatch: pytest.MonkeyPatch, tmp_pa
     with pytest.raises(CatalogueError, match=r"plans.main.where.restic: files and databases"):
         parse_plan("main", _plan(where={"snapshots": {}}), tmp_path, "backup/plans.yml")
     with pytest.raises(CatalogueError, match=r"plans.cloud.where.snapshots: EBS volumes and RDS"):
-        parse_plan("cloud", {"what": {"ebs": {"volume_id": "vol-1"}}, "where": {}, "retention": {"keep_last": 1}},
-                   tmp_path, "backup/plans.yml")  # fmt: skip
+        cloud = {"what": {"ebs": {"volume_id": "vol-1"}}, "retention": {"keep_last": 1},
+                 "where": {"restic": {"repository": "/r", "host_password_file": "/etc/p"}}}  # fmt: skip
+        parse_plan("cloud", cloud, tmp_path, "backup/plans.yml")  # fmt: skip
 
 
 def test_item_naming_an_unknown_plan(tmp_path: Path) -> None:

@@ -178,10 +178,14 @@ class HostFlow:
 def objectives(rep: verify.RestoreReport, plan: Plan) -> None:
     """Compare the measured RTO and RPO with the plan's max_restore_time and max_age."""
     v = plan.verify
-    if v.max_restore_time and rep.rto_seconds is not None and rep.rto_seconds > v.max_restore_time.total_seconds():
+    if (
+        v.max_restore_time is not None
+        and rep.rto_seconds is not None
+        and rep.rto_seconds > v.max_restore_time.total_seconds()
+    ):
         rep.differences.append(f"restore took {rep.rto_seconds:.1f}s, over max_restore_time "
                                f"{v.max_restore_time.total_seconds():g}s")  # fmt: skip
-    if v.max_age and rep.rpo_seconds is not None and rep.rpo_seconds > v.max_age.total_seconds():
+    if v.max_age is not None and rep.rpo_seconds is not None and rep.rpo_seconds > v.max_age.total_seconds():
         rep.differences.append(f"restored point is {rep.rpo_seconds:.0f}s old, over max_age "
                                f"{v.max_age.total_seconds():g}s")  # fmt: skip
 

@@ -161,7 +161,7 @@ def parse_plan(name: str, settings: Mapping[str, Any], root: Path, where: str) -
     elif what.get("paths") or dbs:
         raise _err(where, f"plans.{name}.where.restic", "files and databases are backed up into a restic repository")
     snaps = dest.get("snapshots") or {}
-    if (what.get("ebs") or what.get("rds")) and not snaps:
+    if (what.get("ebs") or what.get("rds")) and "snapshots" not in dest:
         raise _err(where, f"plans.{name}.where.snapshots", "EBS volumes and RDS instances need where.snapshots")
     keep = settings.get("retention") or {}
     return Plan(
