@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from runner.catalogue.model import Item
-from runner.plan.overlaps import PairIndex, Times, overlap_keys
+from runner.plan.overlaps import PairIndex, Times
 from runner.schedule import Occurrence
 
 FlagCode = Literal["FROZEN", "EMERGENCY-OVERRIDE", "TOO-SHORT", "OVERLAP", "NEVER-FIRES"]
@@ -31,7 +31,7 @@ class Flag:
 
 @dataclass(frozen=True, kw_only=True)
 class Overlap:
-    """Items ``a`` and ``b`` touch ``hosts`` at the same time, in ``count`` pairs of occurrences."""
+    """Items ``a`` and ``b`` touch ``hosts`` at the same time; ``count`` of a's occurrences overlap b's."""
 
     a: str
     b: str
@@ -82,6 +82,7 @@ class PlannedItem:
     item_flags: tuple[Flag, ...] = ()
     occurrence_flags: dict[int, list[Flag]] = field(default_factory=dict)
     book: OverlapBook | None = None
+    _flag_counts: dict[str, int] | None = field(default=None, repr=False)
 
     @property
     def overlap_refs(self) -> list[OverlapRef]:
@@ -103,7 +104,12 @@ class PlannedItem:
 
     @property
     def flag_counts(self) -> dict[str, int]:
-        """How many occurrences carry each flag code."""
+        """How many occurrences carry each flag code (computed once)."""
+        if self._flag_counts is None:
+            self._flag_counts = self._count_flags()
+        return dict(self._flag_counts)
+
+    def _count_flags(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for f in self.item_flags:
             counts[f.code] = len(self.occurrences) or 1
@@ -124,16 +130,15 @@ class OverlapBook:
         self,
         planned: Sequence[PlannedItem],
         found: Mapping[tuple[int, int], list[str]],
-        counts: Mapping[tuple[str, str], int],
+        keys: Mapping[str, Mapping[str, set[int]]],
         times: Mapping[str, Times],
     ) -> None:
         self._planned = planned
         self._found = found
-        self._counts = counts
+        self._keys = keys
         self._times = times
         self._refs: dict[str, list[OverlapRef]] | None = None
         self._partners: dict[int, set[str]] | None = None
-        self._keys: dict[str, dict[str, set[int]]] | None = None
         self._position = {p.item.id: i for i, p in enumerate(planned)}
         self._indexes: dict[tuple[str, str], PairIndex] = {}
 
@@ -164,9 +169,10 @@ class OverlapBook:
         windows = self.partner_windows(item_id)
         if not windows:
             return 0
-        if self._keys is None:
-            self._keys = overlap_keys(self._times)
-        mine = self._keys[self._planned[self._position[item_id]].item.window]
+        window = self._planned[self._position[item_id]].item.window
+        mine = self._keys[window]
+        if window in windows:  # a partner in the same window: every occurrence overlaps
+            return len(mine.get(window, ()))
         return len(set().union(*(mine.get(w, ()) for w in windows)))
 
     def partner_windows(self, item_id: str) -> set[str]:
@@ -187,7 +193,7 @@ class OverlapBook:
             if only is not None and only not in (ia.id, ib.id):
                 continue
             wa, wb = ia.window, ib.window
-            count = self._counts[(wa, wb) if wa <= wb else (wb, wa)]
+            count = len(self._keys[wa].get(wb, ()))
             out.append(Overlap(a=ia.id, b=ib.id, windows=(wa, wb), hosts=tuple(hosts), count=count))
         return out
 

@@ -2,8 +2,9 @@
 
 Output-sensitive rather than quadratic in items:
 
-1. One sweep over the occurrences of all windows, sorted by start, counts overlapping occurrences per
-   window pair (an occurrence also overlaps itself: two items in one window run together).
+1. One sweep over the occurrences of all windows, sorted by start, finds for each window which of its
+   occurrences overlap each other window (an occurrence also overlaps itself: two items in one window
+   run together).
 2. Hosts are grouped by the exact set of item shapes that touch them, so a thousand hosts in one group
    cost as much as one. Within each such class, items are bucketed by window and only buckets whose
    windows overlap (from step 1) are paired.
@@ -35,40 +36,12 @@ class Times:
         return cls(starts=starts, ends=tuple(s + span for s in starts))
 
 
-def window_overlaps(times: Mapping[str, Times]) -> dict[tuple[str, str], int]:
-    """Overlapping occurrence pairs counted per window pair ``(wa, wb)``, ``wa <= wb``.
-
-    Every window with occurrences overlaps itself (each occurrence with itself, plus any two of its
-    occurrences that overlap each other, counted in both orders).
-    """
-    names = sorted(times)
-    counts: dict[tuple[str, str], int] = {(n, n): len(times[n].starts) for n in names if times[n].starts}
-    events = sorted(
-        (start, end, w)
-        for w, name in enumerate(names)
-        for start, end in zip(times[name].starts, times[name].ends, strict=True)
-    )
-    tally: dict[int, int] = {}
-    width = len(names)
-    active: list[tuple[float, int]] = []  # heap by end
-    for start, end, w in events:
-        while active and active[0][0] <= start:
-            heapq.heappop(active)
-        for _end, other in active:
-            key = other * width + w if other <= w else w * width + other
-            tally[key] = tally.get(key, 0) + (2 if other == w else 1)
-        if end > start:
-            heapq.heappush(active, (end, w))
-    for key, n in tally.items():
-        pair = (names[key // width], names[key % width])
-        counts[pair] = counts.get(pair, 0) + n
-    return counts
-
-
-def overlap_keys(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]]:
-    """For each window, per other window (itself included), the indexes of its occurrences that overlap
-    some occurrence of the other. One sweep, like :func:`window_overlaps`."""
-    keys: dict[str, dict[str, set[int]]] = {name: {name: set(range(len(t.starts)))} for name, t in times.items()}
+def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]]:
+    """For each window, per window it overlaps (itself included when it has occurrences), the indexes of
+    its occurrences that overlap some occurrence of the other. One sweep over all occurrences."""
+    keys: dict[str, dict[str, set[int]]] = {
+        name: ({name: set(range(len(t.starts)))} if t.starts else {}) for name, t in times.items()
+    }
     events = sorted(
         (start, end, name, i)
         for name, t in times.items()
@@ -117,12 +90,13 @@ class Toucher:
     hosts: tuple[str, ...]
 
 
-def item_pairs(touchers: Sequence[Toucher], windows: Mapping[tuple[str, str], int]) -> dict[tuple[int, int], list[str]]:
-    """Item index pairs ``(a, b)``, ``a < b``, in overlapping windows, with the hosts they share."""
-    adjacency: dict[str, set[str]] = {}
-    for wa, wb in windows:
-        adjacency.setdefault(wa, set()).add(wb)
-        adjacency.setdefault(wb, set()).add(wa)
+def item_pairs(
+    touchers: Sequence[Toucher], adjacency: Mapping[str, Mapping[str, object]]
+) -> dict[tuple[int, int], list[str]]:
+    """Item index pairs ``(a, b)``, ``a < b``, in overlapping windows, with the hosts they share.
+
+    ``adjacency`` maps each window to the windows it overlaps (as :func:`window_overlaps` returns).
+    """
     # Items with the same host tuple object share a shape (the resolver returns one tuple per target shape).
     shapes: dict[int, list[Toucher]] = {}
     shape_hosts: dict[int, tuple[str, ...]] = {}

@@ -70,7 +70,13 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "items": [item_json(p) for p in plan.items],
         "conflicts": {
             "overlaps": [
-                {"a": o.a, "b": o.b, "windows": list(o.windows), "hosts": list(o.hosts), "occurrence_pairs": o.count}
+                {
+                    "a": o.a,
+                    "b": o.b,
+                    "windows": list(o.windows),
+                    "hosts": list(o.hosts),
+                    "overlapping_occurrences_of_a": o.count,
+                }
                 for o in plan.overlaps
             ],
             "never_fires": dict(sorted(plan.never_fires.items())),

@@ -148,13 +148,16 @@ def test_sweep_equals_brute_force() -> None:
     ]
     lo, hi = datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 15, tzinfo=UTC)
     occs = {w.name: occurrences(w, lo, hi) for w in windows}
-    counts = window_overlaps({n: Times.of(o) for n, o in occs.items()})
+    keys = window_overlaps({n: Times.of(o) for n, o in occs.items()})
     for a in occs:
         for b in occs:
-            if a > b:
-                continue
-            brute = sum(1 for x in occs[a] for y in occs[b] if x.start_utc < y.end_utc and y.start_utc < x.end_utc)
-            assert counts.get((a, b), 0) == brute, (a, b)
+            brute = {
+                i
+                for i, x in enumerate(occs[a])
+                if any(x.start_utc < y.end_utc and y.start_utc < x.end_utc for y in occs[b])
+            }
+            assert keys[a].get(b, set()) == brute, (a, b)
+    assert keys["w4"]["w4"] == set(range(len(occs["w4"])))
 
 
 def test_flag_counts_match_the_entries(catalogue: Catalogue) -> None:
