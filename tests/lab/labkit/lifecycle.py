@@ -121,6 +121,7 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
     services.start_pebble(validity)
     services.wait_ready("pebble", 20)
     services.fetch_pebble_roots()
+    log("pki, repository and pebble ready; seeding and booting hosts")
     pg_password = secrets.token_urlsafe(18)
     outputs.PG_PASSWORD.parent.mkdir(mode=0o700, exist_ok=True)
     outputs.PG_PASSWORD.write_text(pg_password + "\n")
@@ -132,8 +133,10 @@ def up(cfg: LabConfig, *, validity: int | None = None, timeout: float = 120) -> 
     outputs.write_all(cfg, keys, services.pebble_files(), validity)
     for name in ("dnsmasq", "repo-http", "moto"):
         services.wait_ready(name, 30)
+    log("hosts booting; dns, repository and moto ready")
     with ThreadPoolExecutor(max_workers=max(1, len(cfg.hosts))) as pool:
         list(pool.map(lambda h: hosts.wait_ready(h, timeout), cfg.hosts))
+    log("hosts ready")
     bad = [f"{h.name}: {s}" for h in cfg.hosts if (s := hosts.first_boot_status(h)) != "0"]
     if bad:
         raise LabError("first boot failed on " + ", ".join(bad) + " (see /var/log/lab-init.log in the host)")
