@@ -6,8 +6,11 @@ nginx serves them. Evidence goes to the real ledger and is read back from it."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -195,3 +198,75 @@ def test_deploy_that_breaks_nginx_is_rolled_back(web: Any, estate: Path) -> None
         assert web.ssh(h, "nginx -t", check=False).returncode == 0
     assert len(events(ctx, "certificate.deploy_failed")) == 2
     assert json.dumps(summary)  # summary is plain data
+
+
+def _cli_estate(tmp_path: Path, lab: Any, *, freeze_now: bool) -> Path:
+    """A small estate of its own (catalogue, the lab's inventory, the product's playbooks)."""
+    root = tmp_path / "cli-estate"
+    (root / "maintenance").mkdir(parents=True)
+    (root / "inventory").mkdir()
+    (root / "playbooks").symlink_to(REPO / "playbooks")
+    (root / "inventory" / "hosts.yml").write_text(Path(lab.inventory).read_text())
+    acme = lab.info["acme"]
+    (root / "maintenance" / "catalogue.yml").write_text(f"""
+windows:
+  daily:
+    cron: "0 9 * * *"
+    timezone: UTC
+    duration: 1h
+freezes:
+  lab-freeze:
+    reason: a freeze covering the test
+    ranges:
+      - start: "2000-01-01T00:00:00Z"
+        end: "{'2100-01-01T00:00:00Z' if freeze_now else '2000-01-02T00:00:00Z'}"
+items:
+  - id: certs-lab
+    kind: certificate
+    emergency: {str(freeze_now).lower()}
+    targets: {{groups: [web]}}
+    window: daily
+    expected_duration: 10m
+    certificate:
+      names: ["{{host}}.lab"]
+      files: {{fullchain: {FILES['fullchain']}, key: {FILES['key']}}}
+      trust: [{acme['root_cert']}, {lab.info['tls']['ca_cert']}]
+      renew: {{days: 100000, emergency_days: 0}}
+      acme:
+        directory: {acme['directory_url']}
+        ca_bundle: {acme['api_ca_cert']}
+        webroot: {lab.info['tls']['webroot_acme']}
+""")
+    return root
+
+
+def _maintctl(root: Path, *args: str) -> Any:
+    env = {**os.environ, "MAINTCTL_STATE_DIR": short_state_dir()}
+    exe = Path(sys.executable).parent / "maintctl"
+    return subprocess.run([str(exe), "--estate", str(root), *args], capture_output=True, text=True, env=env,
+                          timeout=600)
+
+
+def test_through_maintctl_run_and_certs_scan(web: Any, tmp_path: Path) -> None:
+    before = {h: served(web, h) for h in WEB}
+    root = _cli_estate(tmp_path, web, freeze_now=False)
+    run = _maintctl(root, "run", "certs-lab", "--force", "--reason", "certificate e2e")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "change" in run.stdout and "succeeded" in run.stdout
+    for h in WEB:
+        now = served(web, h)
+        assert from_pebble(web, now) and now != before[h]
+    scan = _maintctl(root, "certs", "scan", "--json", "--no-files")
+    assert scan.returncode == 0, scan.stdout + scan.stderr
+    certs = json.loads(scan.stdout)["certificates"]
+    assert [c["chain_valid"] for c in certs] == [True, True] and all("Pebble" in c["cert"]["issuer"] for c in certs)
+
+    # A freeze: the engine runs the item only because it is marked emergency; the kind then holds back
+    # every renewal that is not urgent, and no change record is opened for nothing.
+    frozen = _cli_estate(tmp_path / "f", web, freeze_now=True)
+    before = {h: served(web, h) for h in WEB}
+    run = _maintctl(frozen, "run", "certs-lab", "--force", "--reason", "certificate e2e in a freeze")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("blocked by freeze 'lab-freeze'") == 2, run.stdout
+    assert "change CHG" not in run.stdout
+    assert {h: served(web, h) for h in WEB} == before

@@ -51,17 +51,38 @@ class CertificateRunner:
         self._acme: Any = None
 
     def needs_change_record(self, ctx: RunContext) -> bool:
-        return ctx.mode == "apply"
+        """Only when something will change: a certificate to renew now, or ACM to look after."""
+        if ctx.mode != "apply":
+            return False
+        self._prepare(ctx)
+        assert self.settings is not None
+        return self.settings.acm is not None or any(p.decision.action == "renew" for p in self.plans.values())
 
     # -- before: scan and decide ------------------------------------------------------------------
     def before(self, ctx: RunContext) -> None:
+        """Scan and decide (once per run), and record both for every host."""
+        self._prepare(ctx)
+        now = self._clock()
+        for host, plan in self.plans.items():
+            decision = plan.decision
+            ctx.evidence.record(ctx.bundle_id, "certificate.scan", {"host": host, **plan.scan.as_dict(now)})
+            ctx.evidence.record(ctx.bundle_id, "certificate.decision", {"host": host, **decision.as_dict()})
+            if decision.freeze_overridden:
+                ctx.evidence.record(ctx.bundle_id, "certificate.freeze_overridden", {
+                    "host": host, "freeze": decision.freeze, "reasons": list(decision.reasons),
+                    "days_left": round(decision.days_left, 3)})
+            ctx.emit("certificate.decision", {"host": host, "action": decision.action})
+
+    def _prepare(self, ctx: RunContext) -> None:
+        if self.settings is not None and set(self.plans) >= set(ctx.hosts):
+            return
         where = f"{ctx.item.location} item {ctx.item.id}"
         self._estate_root = ctx.estate_root
         self._state_dir = ctx.state_dir
         self.settings = settings = config.parse(ctx.item.settings, where)
         root = Path(ctx.estate_root)
         self.roots = _load_roots(settings.trust_paths(root))
-        hostvars = ctx.catalogue.inventory.hostvars
+        hostvars = {**ctx.catalogue.inventory.hostvars, **ctx.options.get("hostvars", {})}
         endpoints = []
         for host in ctx.hosts:
             address = config.host_address(hostvars, host)
@@ -79,13 +100,6 @@ class CertificateRunner:
                             files=settings.files_for(host, address), endpoint=ep, scan=scan,
                             decision=decision, freeze=freeze or "")
             self.plans[host] = plan
-            ctx.evidence.record(ctx.bundle_id, "certificate.scan", {"host": host, **scan.as_dict(now)})
-            ctx.evidence.record(ctx.bundle_id, "certificate.decision", {"host": host, **decision.as_dict()})
-            if decision.freeze_overridden:
-                ctx.evidence.record(ctx.bundle_id, "certificate.freeze_overridden", {
-                    "host": host, "freeze": decision.freeze, "reasons": list(decision.reasons),
-                    "days_left": round(decision.days_left, 3)})
-            ctx.emit("certificate.decision", {"host": host, "action": decision.action})
 
     def _decide(self, scan: ScanResult, settings: CertSettings, now: datetime, freeze: str | None) -> Decision:
         if scan.cert is None:
