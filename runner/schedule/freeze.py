@@ -7,8 +7,7 @@ only targets in one of its groups.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -69,29 +68,3 @@ def freezes_covering(
         if applies_to(freeze, groups):
             hits.extend(freeze_intervals(freeze, occurrence.start_utc, occurrence.end_utc))
     return hits
-
-
-class FreezeCalendar:
-    """Every freeze span of a range, indexed for fast ``covering`` queries (used by the planner)."""
-
-    def __init__(self, intervals: Sequence[FreezeInterval]) -> None:
-        points = sorted({iv.start for iv in intervals} | {iv.end for iv in intervals})
-        self._bounds = points
-        # Segment i is [points[i], points[i+1]); the spans active in it.
-        self._active: list[tuple[FreezeInterval, ...]] = []
-        for i in range(len(points) - 1):
-            lo, hi = points[i], points[i + 1]
-            self._active.append(tuple(iv for iv in intervals if iv.start <= lo and iv.end >= hi))
-
-    def covering(self, start: datetime, end: datetime) -> tuple[FreezeInterval, ...]:
-        """The spans intersecting ``[start, end)``, each once."""
-        bounds = self._bounds
-        if not bounds or end <= bounds[0] or start >= bounds[-1]:
-            return ()
-        first = max(bisect_right(bounds, start) - 1, 0)
-        last = min(bisect_left(bounds, end), len(self._active))
-        seen: dict[int, FreezeInterval] = {}
-        for seg in range(first, last):
-            for iv in self._active[seg]:
-                seen.setdefault(id(iv), iv)
-        return tuple(seen.values())

@@ -10,7 +10,7 @@ import pytest
 from runner.catalogue.model import Freeze, FreezeRange, Location, Window
 from runner.errors import CatalogueError
 from runner.schedule import Status, accepts_new_work, classify, due, freezes_covering, missed_between, occurrences
-from runner.schedule.freeze import FreezeCalendar, freeze_intervals
+from runner.schedule.freeze import freeze_intervals
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WINDOW = Window(
@@ -141,11 +141,14 @@ def test_recurring_freeze_spans_follow_local_time_across_dst() -> None:
     assert span.end - span.start == timedelta(days=2)  # elapsed: ends 01:00 local on Monday
 
 
-def test_freeze_calendar_matches_direct_search() -> None:
+def test_planner_freeze_search_matches_direct_search() -> None:
+    from runner.plan.build import _frozen
+    from runner.plan.overlaps import Times
+
     lo, hi = datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 10, tzinfo=UTC)
     spans = freeze_intervals(YEAR_END, lo, hi) + freeze_intervals(DB_WEEKENDS, lo, hi)
-    calendar = FreezeCalendar(spans)
-    for occ in occurrences(WINDOW, lo, datetime(2027, 1, 5, tzinfo=UTC)):
+    occs = occurrences(WINDOW, lo, datetime(2027, 1, 5, tzinfo=UTC))
+    indexed = _frozen(Times.of(occs), spans)
+    for i, occ in enumerate(occs):
         direct = {iv.start for iv in freezes_covering(occ, {"db"}, [YEAR_END, DB_WEEKENDS])}
-        indexed = {iv.start for iv in calendar.covering(occ.start_utc, occ.end_utc)}
-        assert indexed == direct
+        assert {iv.start for iv in indexed.get(i, ())} == direct
