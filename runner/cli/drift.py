@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from runner import redact
     from runner.estate import find_root
-    from runner.kinds.drift.check import CheckOptions, check_item, spec_settings
+    from runner.kinds.drift.check import check_item, options_for
     from runner.kinds.drift.findings import exit_code
     from runner.kinds.drift.report import render, to_text
 
@@ -94,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
         if failed:
             return failed
     redact.register_environment()
-    opts = CheckOptions(estate_root=root, spec=spec_settings(catalogue, root))
+    opts = options_for(catalogue, root)
     now = datetime.now(UTC)
     only = [h for h in (args.hosts or "").split(",") if h]
     reports = []

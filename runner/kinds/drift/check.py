@@ -36,6 +36,16 @@ class CheckOptions:
     spec: dict[str, Any] = field(default_factory=dict)  # PlaybookSpec settings (known_hosts, strategy, ...)
 
 
+def options_for(catalogue: Catalogue, estate_root: Path, **kw: Any) -> CheckOptions:
+    """CheckOptions with the estate's Ansible settings (inventory, forks, ...), as the engine uses them."""
+    conf = catalogue.settings.ansible
+    inv = conf.get("inventory") or "inventory"
+    sources = [Path(p) if Path(p).is_absolute() else estate_root / p for p in ([inv] if isinstance(inv, str) else inv)]
+    kw.setdefault("inventory", sources)
+    kw.setdefault("forks", int(conf["forks"]) if conf.get("forks") else None)
+    return CheckOptions(estate_root=estate_root, spec=spec_settings(catalogue, estate_root), **kw)
+
+
 def spec_settings(catalogue: Catalogue, estate_root: Path) -> dict[str, Any]:
     """PlaybookSpec settings from ``settings.ansible``, as the engine applies them to every run."""
     from runner.adapters.ssh import known_hosts_path
@@ -105,7 +115,7 @@ def check_playbooks(
             playbook,
             inventory_sources(opts),
             check=not apply,
-            forks=opts.forks or s.forks,
+            forks=s.forks or opts.forks or 10,
             hosts=list(hosts),
             extravars=dict(s.extravars),
         )

@@ -83,7 +83,7 @@ class Waiver:
 @dataclass(frozen=True, kw_only=True)
 class DriftSettings:
     playbooks: tuple[str, ...] = ()
-    forks: int = 10
+    forks: int | None = None  # None: the estate's settings.ansible.forks, else 10
     aws: AwsBaseline | None = None
     waivers: tuple[Waiver, ...] = ()
     estate_tag: tuple[str, str] | None = None
@@ -206,7 +206,7 @@ def parse(item_id: str, raw: Mapping[str, Any], default_estate_tag: Any = None) 
         playbooks.append(str(raw["playbook"]))
     return DriftSettings(
         playbooks=tuple(playbooks),
-        forks=int(raw.get("forks", 10)),
+        forks=int(raw["forks"]) if raw.get("forks") else None,
         aws=aws,
         waivers=waivers,
         estate_tag=tag,
