@@ -90,6 +90,14 @@ def exec_in(host: Host, cmd: Sequence[str], timeout: float = 120) -> subprocess.
     return subprocess.run(exec_argv(host, cmd), capture_output=True, text=True, timeout=timeout)
 
 
+def stop_all(many: Sequence[Host]) -> None:
+    """Stops many hosts at once (keepers first, then everything in their namespaces)."""
+    keepers = [p for p in (read_pid(keeper_name(h)) for h in many) if p and is_lab_process(p)]
+    kill_pids(keepers, group=True, grace=1.0)
+    existing = set(netns_list())
+    kill_pids([pid for h in many if h.netns in existing for pid in netns_pids(h.netns)], grace=1.0)
+
+
 def stop(host: Host) -> None:
     """Stops the host at once: its keeper first (so it does not boot it again), then every process in
     its network namespace (the init's death ends its PID and mount namespaces, so the overlay goes)."""

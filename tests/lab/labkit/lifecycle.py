@@ -228,12 +228,10 @@ def live_users() -> list[int]:
 def down() -> None:
     """Stops and removes everything the lab made, found by PID files, names and markers."""
     cfg = load_config()
-    for ns in net.netns_list():
-        name = ns.removeprefix(NETNS_PREFIX)
-        hosts.stop(Host(name=name, address="0.0.0.0"))  # noqa: S104 - address unused when stopping
-    if cfg:
-        for h in cfg.hosts:
-            hosts.stop(h)
+    names = {ns.removeprefix(NETNS_PREFIX) for ns in net.netns_list()}
+    names |= set(cfg.names if cfg else [])
+    # The address is unused when stopping.
+    hosts.stop_all([Host(name=n, address="0.0.0.0") for n in sorted(names)])  # noqa: S104
     services.stop_all()
     leftovers = lab_processes()
     if leftovers:
