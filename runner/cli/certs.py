@@ -108,7 +108,7 @@ def _table(rows: list[tuple[Any, list[str]]], now: Any) -> None:
         c = r.cert
         lines.append((
             r.target[:48], r.name[:32], (c.subject if c else "")[:32], (c.issuer if c else "")[:28],
-            (c.serial if c else "")[:20], c.not_after.strftime("%Y-%m-%d %H:%M") if c else "",
+            (c.serial if c else "")[:40], c.not_after.strftime("%Y-%m-%d %H:%M") if c else "",
             f"{c.days_left(now):.1f}" if c else "", _tri(r.chain_valid), _tri(r.name_match),
             "; ".join(findings) or "ok",
         ))

@@ -256,10 +256,13 @@ def test_through_maintctl_run_and_certs_scan(web: Any, tmp_path: Path) -> None:
     for h in WEB:
         now = served(web, h)
         assert from_pebble(web, now) and now != before[h]
-    scan = _maintctl(root, "certs", "scan", "--json", "--no-files")
+    scan = _maintctl(root, "certs", "scan", "--json")  # endpoints over TLS, files over SSH
     assert scan.returncode == 0, scan.stdout + scan.stderr
     certs = json.loads(scan.stdout)["certificates"]
-    assert [c["chain_valid"] for c in certs] == [True, True] and all("Pebble" in c["cert"]["issuer"] for c in certs)
+    assert [(c["source"], c["host"]) for c in certs] == [("endpoint", "web1"), ("endpoint", "web2"),
+                                                         ("file", "web1"), ("file", "web2")]
+    assert all(c["chain_valid"] and c["name_match"] and "Pebble" in c["cert"]["issuer"] for c in certs)
+    assert certs[0]["cert"]["sha256"] == certs[2]["cert"]["sha256"]  # the file is what is served
 
     # A freeze: the engine runs the item only because it is marked emergency; the kind then holds back
     # every renewal that is not urgent, and no change record is opened for nothing.
