@@ -80,7 +80,12 @@ def test_security_suite_and_failing_package(lab: Lab) -> None:
     assert "postinst fails on purpose" in proc.stdout + proc.stderr
     state = lab.ssh("web2", f"dpkg-query -W -f='${{db:Status-Abbrev}}' {broken}").stdout
     assert state.startswith("iF")
-    lab.ssh("web2", f"dpkg --purge {broken}")
+    lab.ssh("web2", "touch /var/run/reboot-required")
+    lab.reset_packages(["web2"])
+    states = lab.ssh("web2", "dpkg-query -W -f='${db:Status-Abbrev}${Package}=${Version}\\n' 'lab-*'").stdout
+    assert all(line.startswith("ii ") or line.startswith("un ") for line in states.splitlines()), states
+    assert "ii lab-tool=1.0" in states and broken not in states.replace(f"un {broken}", "")
+    assert lab.ssh("web2", "test -e /var/run/reboot-required", check=False).returncode == 1
 
 
 def test_reboot_flag_and_ansible_reboot_restart_only_that_host(lab: Lab, tmp_path: Path) -> None:

@@ -85,6 +85,19 @@ class Lab:
         `published` (e.g. "2026-01-31T12:00:00Z", default now) becomes the Lab-Published field."""
         return repo.publish(name, version, reboot=reboot, fail=fail, security=security, published=published)
 
+    def reset_packages(self, hosts: list[str] | None = None) -> None:
+        """Puts the lab packages back to their first-boot state (version 1.0, nothing half-installed,
+        no reboot pending) on `hosts` (default all), for tests that need a known starting point."""
+        pkgs = " ".join(f"{p}=1.0" for p in self.info["repo"]["packages"])
+        script = ("export DEBIAN_FRONTEND=noninteractive; "
+                  "dpkg --configure -a >/dev/null 2>&1 || true; "
+                  "for p in $(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\\n' 'lab-*' | "
+                  "awk '$1 != \"ii\" && $1 != \"un\" {print $2}'); do dpkg --purge --force-all $p; done; "
+                  f"apt-get update -q >/dev/null && apt-get install -y -q --allow-downgrades {pkgs} >/dev/null && "
+                  "rm -f /var/run/reboot-required /var/run/reboot-required.pkgs")
+        for host in hosts or self.hosts:
+            self.ssh(host, script)
+
     def lab_sh(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         """Runs tests/lab/lab.sh (e.g. "restart-host", "web1"); raises on failure."""
         proc = subprocess.run(["bash", str(LAB_DIR / "lab.sh"), *args], capture_output=True, text=True,
