@@ -190,7 +190,7 @@ def _freeze_flags(
 
 def _flag_overlaps(planned: Sequence[PlannedItem], times: Mapping[str, Times]) -> OverlapBook:
     keys = window_overlaps(times)
-    touchers = [Toucher(index=i, window=p.item.window, hosts=p.hosts) for i, p in enumerate(planned) if p.hosts]
+    touchers = [Toucher(i, p.item.window, p.hosts) for i, p in enumerate(planned) if p.hosts]
     book = OverlapBook(planned, item_pairs(touchers, keys), keys, times)
     for p in planned:
         p.book = book

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from runner.schedule import Occurrence
 
@@ -39,9 +41,7 @@ class Times:
 def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]]:
     """For each window, per window it overlaps (itself included when it has occurrences), the indexes of
     its occurrences that overlap some occurrence of the other. One sweep over all occurrences."""
-    keys: dict[str, dict[str, set[int]]] = {
-        name: ({name: set(range(len(t.starts)))} if t.starts else {}) for name, t in times.items()
-    }
+    found: dict[str, defaultdict[str, set[int]]] = {name: defaultdict(set) for name in times}
     events = sorted(
         (start, end, name, i)
         for name, t in times.items()
@@ -51,12 +51,17 @@ def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]
     for start, end, name, i in events:
         while active and active[0][0] <= start:
             heapq.heappop(active)
-        mine = keys[name]
+        mine = found[name]
         for _end, other, j in active:
-            mine.setdefault(other, set()).add(i)
-            keys[other].setdefault(name, set()).add(j)
+            mine[other].add(i)
+            found[other][name].add(j)
         if end > start:
             heapq.heappush(active, (end, name, i))
+    keys: dict[str, dict[str, set[int]]] = {}
+    for name, per in found.items():
+        keys[name] = dict(per)
+        if times[name].starts:
+            keys[name][name] = set(range(len(times[name].starts)))
     return keys
 
 
@@ -81,11 +86,10 @@ class PairIndex:
         return self._map
 
 
-@dataclass(frozen=True, slots=True)
-class Toucher:
-    """An item as the overlap search sees it."""
+class Toucher(NamedTuple):
+    """An item as the overlap search sees it (a tuple: there are thousands)."""
 
-    index: int
+    position: int
     window: str
     hosts: tuple[str, ...]
 
@@ -115,7 +119,7 @@ def item_pairs(
         buckets: dict[str, list[int]] = {}
         for shape in shape_ids:
             for t in shapes[shape]:
-                buckets.setdefault(t.window, []).append(t.index)
+                buckets.setdefault(t.window, []).append(t.position)
         for wa, items_a in buckets.items():
             for wb in adjacency.get(wa, ()):
                 if wb < wa or wb not in buckets:
