@@ -59,6 +59,8 @@ def run_batch(kind: CertificateRunner, ctx: RunContext, hosts: Sequence[str]) ->
             results[host] = _result(plan, "skipped", "; ".join(d.reasons))
         elif ctx.deadline is not None and _now() >= ctx.deadline:
             results[host] = _result(plan, "not_started", "window cutoff reached")
+        elif ctx.cancel():
+            results[host] = _result(plan, "not_started", "run cancelled")
         elif ctx.mode == "check":
             results[host] = _result(plan, "ok", "would renew: " + "; ".join(d.reasons))
         else:

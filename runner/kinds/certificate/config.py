@@ -26,7 +26,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,6 @@ from runner.errors import UsageError
 from runner.kinds.certificate.issue import KEY_TYPES
 from runner.kinds.certificate.policy import RenewPolicy
 
-SECRET_FILE_KEYS = ("key",)
 FILE_KEYS = ("key", "fullchain", "cert", "chain")
 
 
@@ -188,6 +187,3 @@ def resolve_path(root: Path, value: str | None) -> str | None:
     p = Path(value)
     return str(p if p.is_absolute() else root / p)
 
-
-def as_list(value: Sequence[str] | None) -> list[str]:
-    return list(value or [])

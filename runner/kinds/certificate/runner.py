@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +136,6 @@ class CertificateRunner:
         forced = ctx.options.get("freeze")
         if forced:
             return str(forced)
-        from datetime import timedelta
-
         from runner.schedule.freeze import applies_to, freeze_intervals
 
         groups = [g for g, members in ctx.catalogue.inventory.groups.items() if host in members]
