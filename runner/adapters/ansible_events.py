@@ -24,6 +24,7 @@ _RESULT_EVENTS: dict[str, HostStatus] = {
     "runner_item_on_skipped": "skipped",
 }
 _TAIL = 2000
+CAPTURE_PREFIX = "capture:"
 _KEEP = ("msg", "rc", "cmd", "path", "dest", "state", "skip_reason", "skipped_reason")
 
 
@@ -63,9 +64,11 @@ def step_from_event(event: Mapping[str, Any]) -> tuple[str, StepResult] | None:
     for key in _KEEP:
         if key in res and res[key] not in (None, ""):
             facts[key] = res[key] if isinstance(res[key], (int, float, bool)) else _tail(res[key])
+    # Tasks named "capture: ..." hand their whole stdout to the kind (scan output, versions).
+    full = str(data.get("task") or "").startswith(CAPTURE_PREFIX)
     for stream in ("stdout", "stderr"):
         if res.get(stream):
-            facts[stream] = _tail(res[stream])
+            facts[stream] = str(res[stream]) if full and stream == "stdout" else _tail(res[stream])
     if res.get("diff"):
         facts["diff"] = res["diff"]
     if data.get("ignore_errors") and kind.endswith("failed"):
@@ -104,7 +107,7 @@ def status_from_steps(steps: Iterable[StepResult]) -> HostStatus:
     seen = {s.status for s in steps}
     for status in ("unreachable", "failed", "changed", "ok"):
         if status in seen:
-            return status  # type: ignore[return-value]
+            return status
     return "skipped" if seen else "not_started"
 
 

@@ -1,0 +1,144 @@
+"""The patch kind: scan each batch against the baseline, protect, install, reboot, assess.
+
+Per batch: the scan playbook lists pending updates; the baseline decides what is approved; the
+optional pre-patch protection runs (a backup plan or commands) on hosts about to change; the apply
+playbook installs exactly the approved versions, applies holds, reboots per the item's policy and
+reports versions before and after; compliance per host is assessed, stored and recorded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from runner.catalogue.durations import parse_duration
+from runner.engine.kind import HostResult, RunContext, StepResult
+from runner.errors import UsageError
+from runner.kinds.patch import apt
+from runner.kinds.patch.baseline import Rules
+from runner.kinds.patch.compliance import HostCompliance, assess
+from runner.kinds.patch.hostcmds import apply_commands
+from runner.kinds.patch.protect import protect
+from runner.kinds.patch.scan import HostScan, captured, scan_hosts, scan_summary
+from runner.kinds.patch.store import PatchStore
+
+APPLY_PLAYBOOK = "patch-apply.yml"
+
+
+def rules_for(ctx: RunContext) -> Rules:
+    name = str(ctx.item.settings.get("baseline", ""))
+    baseline = ctx.catalogue.baselines.get(name)
+    if baseline is None:
+        raise UsageError(f"item {ctx.item.id}: patch.baseline: no baseline named {name!r} in patching/")
+    return Rules.from_settings(baseline.settings)
+
+
+class PatchRunner:
+    name = "patch"
+
+    def __init__(self) -> None:
+        self.compliance: dict[str, HostCompliance] = {}
+        self.batches = 0
+
+    def needs_change_record(self, ctx: RunContext) -> bool:
+        return ctx.mode == "apply"
+
+    def before(self, ctx: RunContext) -> None:
+        rules_for(ctx)  # fail before any host is touched if the baseline is missing
+
+    def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
+        rules = rules_for(ctx)
+        store = PatchStore.in_state_dir(ctx.state_dir)
+        self.batches += 1
+        try:
+            now = datetime.now(UTC)
+            scans = scan_hosts(ctx, hosts, rules, store, now)
+            for scan in scans.values():
+                ctx.evidence.record(ctx.bundle_id, "patch.scan", scan_summary(scan))
+            results = {h: HostResult(host=h, status="failed", message=scans[h].message)
+                       for h in hosts if not scans[h].ok}
+            todo = [h for h in hosts if scans[h].ok]
+            todo = self._protect(ctx, todo, scans, results)
+            if todo:
+                results.update(self._apply(ctx, todo, scans, rules, store))
+            return [results[h] for h in hosts]
+        finally:
+            store.close()
+
+    def _protect(self, ctx: RunContext, hosts: list[str], scans: dict[str, HostScan],
+                 results: dict[str, HostResult]) -> list[str]:
+        """Run pre-patch protection on hosts that will change; a host whose protection fails is not patched."""
+        spec = ctx.item.settings.get("pre_patch")
+        changing = [h for h in hosts if scans[h].approved]
+        if not spec or not changing:
+            return hosts
+        failed = protect(ctx, changing, spec)
+        for host, message in failed.items():
+            results[host] = HostResult(host=host, status="failed", message=f"pre-patch protection failed: {message}")
+        return [h for h in hosts if h not in failed]
+
+    def _apply(self, ctx: RunContext, hosts: list[str], scans: dict[str, HostScan], rules: Rules,
+               store: PatchStore) -> dict[str, HostResult]:
+        from runner.engine import tools
+
+        per_host: dict[str, dict[str, str]] = {}
+        for h in hosts:
+            approved = scans[h].approved
+            per_host[h] = apply_commands(
+                rules.package_manager,
+                install=[(u.name, u.candidate) for u in approved if u.installed is not None],
+                hold=rules.hold,
+                query=[u.name for u in scans[h].updates],
+            )
+        reboot = str(ctx.item.settings.get("reboot", "if_needed"))
+        timeout = parse_duration(str(ctx.item.settings.get("reboot_timeout", "10m")))
+        extravars = {"maintctl_hosts": per_host, "maintctl_reboot": reboot,
+                     "maintctl_reboot_timeout": int(timeout.total_seconds())}
+        result = tools.playbook(
+            ctx, hosts, APPLY_PLAYBOOK, extravars=extravars,
+            check=False, diff=False, label=f"patch-apply{self.batches}",
+        )
+        ctx.evidence.artifact(ctx.bundle_id, f"patch-apply-batch{self.batches}.log",
+                              result.stdout_tail(1_000_000).encode())
+        out: dict[str, HostResult] = {}
+        now = datetime.now(UTC)
+        for h in hosts:
+            hr = result.hosts[h]
+            comp = self._assess(h, hr, scans[h])
+            self.compliance[h] = comp
+            store.put_compliance(h, ctx.item.id, ctx.run_id, now, comp.state, comp.as_dict())
+            ctx.evidence.record(ctx.bundle_id, "patch.compliance", comp.as_dict())
+            hr.data["compliance"] = comp.as_dict()
+            if comp.state == "failed" and not hr.failed:
+                hr.status = "failed"
+            if comp.state == "failed" and not hr.message:
+                hr.message = "approved updates failed to install"
+            out[h] = hr
+        return out
+
+    @staticmethod
+    def _assess(host: str, hr: HostResult, scan: HostScan) -> HostCompliance:
+        before = apt.parse_installed(captured(hr, "versions before") or "")
+        after = apt.parse_installed(captured(hr, "versions after") or "")
+        flag = captured(hr, "reboot required after") or captured(hr, "reboot required") or ""
+        rebooted = any(s.name == "Reboot" and s.status == "changed" for s in hr.steps)
+        install_failed = any(s.name == "Install approved updates" and s.status in ("failed", "unreachable")
+                             for s in hr.steps) or hr.status == "unreachable"
+        return assess(host, scan.decisions, before=before, after=after, install_failed=install_failed,
+                      pending_reboot=flag.strip() == "yes", rebooted=rebooted, message=hr.message)
+
+    def after(self, ctx: RunContext, results: Sequence[HostResult]) -> dict[str, Any]:
+        states: dict[str, int] = {}
+        for comp in self.compliance.values():
+            states[comp.state] = states.get(comp.state, 0) + 1
+        return {
+            "compliance": {h: c.state for h, c in sorted(self.compliance.items())},
+            "counts": dict(sorted(states.items())),
+            "pending_reboot": sorted(h for h, c in self.compliance.items() if c.pending_reboot),
+        }
+
+
+def step(name: str, status: str, message: str = "") -> StepResult:
+    now = datetime.now(UTC)
+    return StepResult(name=name, status=status, started=now, finished=now, message=message)  # type: ignore[arg-type]
