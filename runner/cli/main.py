@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "serve": "runner.cli.serve",
     "runs": "runner.cli.runs",
     "show": "runner.cli.show",
+    "patch": "runner.cli.patch",
 }
 
 

@@ -8,4 +8,5 @@ REGISTRY: dict[str, str] = {
     "certificate": "runner.kinds.certificate.runner:CertificateRunner",
     "backup": "runner.kinds.backup.runner:BackupRunner",
     "playbook": "runner.kinds.playbook:PlaybookRunner",
+    "patch": "runner.kinds.patch.runner:PatchRunner",
 }
