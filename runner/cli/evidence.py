@@ -23,6 +23,7 @@ def register(sub: Any) -> None:
     v.add_argument("--pubkey", metavar="FILE", help="PEM public key to trust (default: the estate's own key)")
     v.add_argument("--dir", metavar="DIR", help="evidence folder (default: the estate's .maintctl/evidence)")
     v.add_argument("--anchor", metavar="FILE", help="a saved anchor (seq + hash) the ledger must still contain")
+    v.add_argument("--full", action="store_true", help="check every record one by one, canonical form included")
     v.add_argument("--json", action="store_true", help="print the report as JSON")
     v.set_defaults(func=_verify)
 
@@ -99,7 +100,8 @@ def _verify(args: argparse.Namespace) -> int:
 
         candidate = state_dir(_root(args)) / ANCHOR_FILE
         anchor_path = candidate if candidate.is_file() else None
-    report = verify(_folder(args), public, anchor=_read_anchor(anchor_path) if anchor_path else None)
+    anchor = _read_anchor(anchor_path) if anchor_path else None
+    report = verify(_folder(args), public, anchor=anchor, full=args.full)
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, sort_keys=True))
     else:

@@ -13,6 +13,7 @@ records are durable.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import threading
@@ -82,6 +83,7 @@ class Ledger:
         self._fd: int | None = None
         self._lock_fd: int | None = None
         self._known: tuple[int, int, str] | None = None  # (file size, last seq, last hash)
+        self._segment: _Segment | None = None  # bytes since the last checkpoint, valid with _known
         self._cond = threading.Condition()
         self._queue: list[_Batch] = []
         self._writing = False
@@ -152,12 +154,14 @@ class Ledger:
 
     def _commit_locked(self, fd: int, work: list[_Batch]) -> None:
         size = os.fstat(fd).st_size
-        if self._known is not None and self._known[0] == size:
+        if self._known is not None and self._known[0] == size and self._segment is not None:
             seq, prev = self._known[1], self._known[2]
             pre: list[Entry] = []
+            segment = self._segment
         else:
             seq, prev, pre = self._head(fd, size)
-        writer = _Writer(seq, prev, self._clock, self.signer)
+            segment = _segment_since_checkpoint(fd, os.fstat(fd).st_size)
+        writer = _Writer(seq, prev, self._clock, self.signer, segment)
         for e in pre:
             writer.add(e)
         first = writer.seq
@@ -171,6 +175,7 @@ class Ledger:
         write_all(fd, data)
         os.fdatasync(fd)
         self._known = (os.fstat(fd).st_size, writer.seq, writer.prev)
+        self._segment = writer.segment
         if writer.last_checkpoint is not None and self.anchor is not None:
             self._write_anchor(writer.last_checkpoint)
 
@@ -210,10 +215,53 @@ class Ledger:
         atomic_write(self.anchor, canonical(doc) + b"\n")
 
 
+@dataclass
+class _Segment:
+    """The record lines written since the last checkpoint: running SHA-256, count, size, and where
+    the non-event records are ([offset, length] in the segment), which the checkpoint signs."""
+
+    digest: Any = field(default_factory=hashlib.sha256)
+    records: int = 0
+    size: int = 0
+    index: list[list[int]] = field(default_factory=list)
+
+    def add(self, line: bytes, event: bool) -> None:
+        """Add one line (with its newline)."""
+        self.digest.update(line)
+        if not event:
+            self.index.append([self.size, len(line) - 1])
+        self.records += 1
+        self.size += len(line)
+
+    def copy(self) -> _Segment:
+        return _Segment(self.digest.copy(), self.records, self.size, [list(x) for x in self.index])
+
+
+def _segment_since_checkpoint(fd: int, size: int) -> _Segment:
+    """Hash the lines after the last checkpoint line (another process may have written them)."""
+    mark = b'"type":"checkpoint"}\n'
+    start, window = size, 1 << 16
+    found = -1
+    while start > 0 and found < 0:
+        start = max(0, size - window)
+        tail = os.pread(fd, size - start, start)
+        at = tail.rfind(mark)
+        if at >= 0:
+            found = start + at + len(mark)
+        window *= 4
+    begin = found if found >= 0 else 0
+    segment = _Segment()
+    data = os.pread(fd, size - begin, begin)
+    for line in data.splitlines(keepends=True):
+        segment.add(line, line.endswith(b'"type":"event"}\n'))
+    return segment
+
+
 class _Writer:
     """Builds consecutive lines in memory for one commit."""
 
-    def __init__(self, seq: int, prev: str, clock: Callable[[], str], signer: Signer) -> None:
+    def __init__(self, seq: int, prev: str, clock: Callable[[], str], signer: Signer, segment: _Segment) -> None:
+        self.segment = segment.copy()
         self.seq, self.prev = seq, prev
         self.lines: list[bytes] = []
         self.last_type = ""
@@ -226,18 +274,23 @@ class _Writer:
             seq=self.seq, time=self._clock(), type=e.type, bundle=e.bundle, payload=e.payload, prev=self.prev
         )
         self.lines.append(line + b"\n")
+        self.segment.add(self.lines[-1], e.type == "event")
         self.prev, self.last_type = digest, e.type
         return Appended(self.seq, digest, e.type)
 
     def checkpoint(self) -> Appended:
-        seq, time, key = self.seq + 1, self._clock(), self._signer.fingerprint
-        unsigned = {"bundle": "", "payload": {"key": key}, "prev": self.prev, "seq": seq, "time": time}
-        unsigned["type"] = "checkpoint"
-        sig = self._signer.sign(canonical(unsigned))
+        seq, time = self.seq + 1, self._clock()
+        payload: dict[str, Any] = {
+            "key": self._signer.fingerprint,
+            "records": self.segment.records,
+            "segment": self.segment.digest.hexdigest(),
+            "index": self.segment.index,
+        }
+        unsigned = {"bundle": "", "payload": payload, "prev": self.prev, "seq": seq, "time": time, "type": "checkpoint"}
+        payload["sig"] = self._signer.sign(canonical(unsigned))
         self.seq = seq
-        line, digest = record_line(
-            seq=seq, time=time, type="checkpoint", bundle="", payload={"key": key, "sig": sig}, prev=self.prev
-        )
+        line, digest = record_line(seq=seq, time=time, type="checkpoint", bundle="", payload=payload, prev=self.prev)
+        self.segment = _Segment()
         self.lines.append(line + b"\n")
         self.prev, self.last_type = digest, "checkpoint"
         self.last_checkpoint = Appended(seq, digest, "checkpoint")

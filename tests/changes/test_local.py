@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 import stat
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,17 +26,28 @@ def _req(n: int) -> ChangeRequest:
                          requested_by="runner")  # fmt: skip
 
 
-def _open_many(state: str) -> list[str]:
-    backend = LocalChangeBackend(Path(state))
-    return [backend.open(_req(i)).id for i in range(20)]
+OPENER = """
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from runner.changes.base import ChangeRequest
+from runner.changes.local import LocalChangeBackend
+
+backend = LocalChangeBackend(Path(sys.argv[1]))
+t0 = datetime(2026, 11, 28, 22, 0, tzinfo=timezone.utc)
+for i in range(20):
+    backend.open(ChangeRequest(item_id=f"item{i}", run_id="r", type="normal", short_description="s", description="d",
+                               hosts=("h1",), planned_start=t0, planned_end=t0 + timedelta(hours=1), requested_by="x"))
+"""
 
 
 def test_file_is_private_and_shared_by_processes(tmp_path: Path) -> None:
     backend = LocalChangeBackend(tmp_path)
     assert stat.S_IMODE((tmp_path / "changes.db").stat().st_mode) == 0o600
-    with multiprocessing.get_context("spawn").Pool(3) as pool:
-        ids = [i for chunk in pool.map(_open_many, [str(tmp_path)] * 3) for i in chunk]
-    assert len(set(ids)) == 60 and len(backend.list()) == 60
+    procs = [subprocess.Popen([sys.executable, "-c", OPENER, str(tmp_path)]) for _ in range(3)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0]
+    ids = [r.id for r in backend.list()]
+    assert len(ids) == 60 and len(set(ids)) == 60
 
 
 def test_factory_accepts_settings_object_and_rejects_unknown(tmp_path: Path) -> None:

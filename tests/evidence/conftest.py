@@ -44,14 +44,14 @@ def public_key(estate: Path) -> Any:
     return load_or_create(estate / ".maintctl" / "keys").public
 
 
-def check(estate: Path, *, anchor: bool = True, key: Any = None) -> Report:
+def check(estate: Path, *, anchor: bool = True, key: Any = None, full: bool = False) -> Report:
     import json
 
     anchor_doc = None
     path = estate / ".maintctl" / "evidence.anchor.json"
     if anchor and path.exists():
         anchor_doc = json.loads(path.read_text())
-    return verify(evidence_dir(estate), key or public_key(estate), anchor=anchor_doc)
+    return verify(evidence_dir(estate), key or public_key(estate), anchor=anchor_doc, full=full)
 
 
 def fill(rec: LedgerRecorder, bundles: int = 2, events: int = 30, artifacts: int = 2) -> list[str]:

@@ -33,6 +33,8 @@ def test_verify_ok_and_broken(estate: Path, recorder: LedgerRecorder, capsys: py
     assert run(estate, "verify") == 2
     out = capsys.readouterr().out
     assert out.startswith("BROKEN: first broken record: line 6 (seq 5): record content does not match its hash")
+    assert run(estate, "verify", "--full") == 2
+    assert "line 6 (seq 5)" in capsys.readouterr().out
     assert run(estate, "verify", "--json") == 2
     doc = json.loads(capsys.readouterr().out)
     assert doc["ok"] is False and doc["first_broken"]["seq"] == 5 and doc["first_broken"]["line"] == 6

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import multiprocessing
 import stat
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -105,22 +106,26 @@ def test_threads_share_one_writer_with_group_commit(estate: Path, recorder: Ledg
     assert check(estate).ok
 
 
-def _writer(args: tuple[str, int]) -> None:
-    root, n = Path(args[0]), args[1]
-    rec = open_recorder(root, {"checkpoint_every": 7})
-    bid = rec.open_bundle(run_id=f"r{n}", item_id=f"item{n}", occurrence="o", asked={})
-    for i in range(60):
-        rec.record(bid, "host.result", {"host": f"h{i}", "writer": n})
-        if i % 20 == 0:
-            rec.artifact(bid, "log", f"writer {n} step {i}".encode())
-    rec.close_bundle(bid, outcome="succeeded", summary={})
+WRITER = """
+import sys
+from pathlib import Path
+from runner.evidence.recorder import open_recorder
+
+root, n = Path(sys.argv[1]), int(sys.argv[2])
+rec = open_recorder(root, {"checkpoint_every": 7})
+bid = rec.open_bundle(run_id=f"r{n}", item_id=f"item{n}", occurrence="o", asked={})
+for i in range(60):
+    rec.record(bid, "host.result", {"host": f"h{i}", "writer": n})
+    if i % 20 == 0:
+        rec.artifact(bid, "log", f"writer {n} step {i}".encode())
+rec.close_bundle(bid, outcome="succeeded", summary={})
+"""
 
 
 def test_concurrent_processes_keep_a_valid_chain(estate: Path) -> None:
     load_or_create(estate / ".maintctl" / "keys")
-    ctx = multiprocessing.get_context("spawn")
-    with ctx.Pool(4) as pool:
-        pool.map(_writer, [(str(estate), n) for n in range(4)])
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(estate), str(n)]) for n in range(4)]
+    assert [p.wait(timeout=300) for p in procs] == [0, 0, 0, 0]
     report = check(estate)
     assert report.ok, [str(e) for e in report.errors]
     events = [json.loads(x) for x in lines(estate) if b'"type":"event"' in x]

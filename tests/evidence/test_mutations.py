@@ -27,6 +27,14 @@ def _first(estate: Path, **kw: object) -> tuple[int, int | None, str]:
     assert not report.ok, "tampering went undetected"
     first = report.first_broken
     assert first is not None
+    # The segment fast path and the record-by-record walk must name the same first broken record.
+    full = check(estate, full=True, **kw)  # type: ignore[arg-type]
+    assert full.first_broken is not None
+    assert (full.first_broken.line, full.first_broken.seq, full.first_broken.kind) == (
+        first.line,
+        first.seq,
+        first.kind,
+    )
     return first.line, first.seq, first.kind
 
 
@@ -249,6 +257,7 @@ def test_randomised_mutations_are_all_detected(tmp_path: Path) -> None:
         report = check(work)
         assert not report.ok, f"round {round_}: {how} went undetected"
         assert report.first_broken is not None
+        assert not check(work, full=True).ok, f"round {round_}: {how} went undetected by the full walk"
         shutil.rmtree(work)
 
 
