@@ -50,8 +50,7 @@ def freeze_intervals(freeze: Freeze, start: datetime, end: datetime) -> list[Fre
         where = str(freeze.location)
         rule = compile_rule(freeze.cron, freeze.rrule, None, where)
         tz = zone(freeze.timezone, where)
-        for _nominal, instant in local_starts(rule, tz, start - freeze.duration, end):
-            lo = instant.astimezone(UTC)
+        for _nominal, _local, lo in local_starts(rule, tz, start - freeze.duration, end):
             hi = lo + freeze.duration
             if hi > start:
                 out.append(FreezeInterval(freeze=freeze, start=lo, end=hi))

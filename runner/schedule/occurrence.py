@@ -112,16 +112,18 @@ def local_starts(
     offset_days: int = 0,
     first_date: date | None = None,
     last_date: date | None = None,
-) -> Iterator[tuple[datetime, datetime]]:
-    """Yield ``(nominal, instant)`` for every firing whose instant is in ``[start, end)``.
+) -> Iterator[tuple[datetime, datetime, datetime]]:
+    """Yield ``(nominal, local, utc)`` for every firing whose instant is in ``[start, end)``.
 
-    ``nominal`` is naive local wall-clock time (rule + offset), ``instant`` is aware in ``tz``. Firings
-    are strictly increasing: values that the DST rule maps onto an instant already yielded are dropped.
+    ``nominal`` is naive local wall-clock time (rule + offset), ``local`` the instant aware in ``tz``,
+    ``utc`` the same instant in UTC. Firings are strictly increasing: values that the DST rule maps
+    onto an instant already yielded are dropped.
     """
     offset = timedelta(days=offset_days)
-    # Local wall-clock bounds with a day of slack either side: offsets are at most ~1 day from UTC.
-    lo = start.astimezone(UTC).replace(tzinfo=None) - timedelta(days=2)
-    hi = end.astimezone(UTC).replace(tzinfo=None) + timedelta(days=2)
+    start_utc, end_utc = start.astimezone(UTC), end.astimezone(UTC)
+    # Local wall-clock bounds with slack either side: UTC offsets stay within a day.
+    lo = start_utc.replace(tzinfo=None) - timedelta(days=2)
+    hi = end_utc.replace(tzinfo=None) + timedelta(days=2)
     if first_date is not None:
         lo = max(lo, datetime.combine(first_date, datetime.min.time()))
     if last_date is not None:
@@ -131,17 +133,14 @@ def local_starts(
     previous: datetime | None = None
     for value in rule.between(lo - offset, hi - offset):
         nominal = value + offset
-        instant = resolve_local(nominal, tz)
-        if instant < start:
+        local = resolve_local(nominal, tz)
+        utc = local.astimezone(UTC)
+        if utc < start_utc or (previous is not None and utc <= previous):
             continue
-        if instant >= end:
+        if utc >= end_utc or (last_date is not None and local.date() > last_date):
             return
-        if last_date is not None and instant.date() > last_date:
-            return
-        if previous is not None and instant <= previous:
-            continue
-        previous = instant
-        yield nominal, instant
+        previous = utc
+        yield nominal, local, utc
 
 
 def occurrences(window: Window, start: datetime, end: datetime, *, overlapping: bool = False) -> list[Occurrence]:
@@ -154,7 +153,7 @@ def occurrences(window: Window, start: datetime, end: datetime, *, overlapping: 
     rule = compile_rule(window.cron, window.rrule, window.start_date, where)
     lo = start - window.duration if overlapping else start
     out: list[Occurrence] = []
-    for nominal, instant in local_starts(
+    for nominal, local, utc in local_starts(
         rule,
         tz,
         lo,
@@ -167,8 +166,8 @@ def occurrences(window: Window, start: datetime, end: datetime, *, overlapping: 
             window=window.name,
             timezone=window.timezone,
             nominal=nominal,
-            start=instant,
-            start_utc=instant.astimezone(UTC),
+            start=local,
+            start_utc=utc,
             duration=window.duration,
             cutoff=window.cutoff,
             max_start_delay=window.max_start_delay,
