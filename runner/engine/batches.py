@@ -16,6 +16,7 @@ from runner.engine.checks import CheckResult, TargetFor, run_checks
 from runner.engine.kind import HostResult, KindRunner, RunContext, StepResult
 from runner.engine.rollout import Rollout
 from runner.errors import MaintctlError
+from runner.redact import redact, redact_text
 from runner.state.base import BatchRecord, HostRecord, StateStore, StepRecord
 
 Emit = Callable[[str, Mapping[str, Any]], None]
@@ -38,8 +39,9 @@ class BatchLoop:
     def record_step(self, host: str, step: StepResult) -> None:
         """The on_step sink kinds stream into (through the adapters)."""
         self.store.record_step(StepRecord(
-            run_id=self.ctx.run_id, host=host, seq=0, name=step.name, status=step.status,
-            started=step.started, finished=step.finished, message=step.message, data=step.data,
+            run_id=self.ctx.run_id, host=host, seq=0, name=redact_text(step.name), status=step.status,
+            started=step.started, finished=step.finished, message=redact_text(step.message),
+            data=redact(step.data),
         ))
         self.emit("host.step", {"host": host, "name": step.name, "status": step.status})
 
@@ -129,7 +131,8 @@ class BatchLoop:
         events: list[tuple[str, Mapping[str, Any]]] = []
         for r in results:
             self.store.record_host(HostRecord(run_id=ctx.run_id, host=r.host, batch=index, status=r.status,
-                                              started=started, finished=now, message=r.message, data=r.data))
+                                              started=started, finished=now, message=redact_text(r.message),
+                                              data=redact(r.data)))
             events.append(("host.result", host_evidence(r, index)))
             self.emit("host.result", {"host": r.host, "status": r.status, "message": r.message})
         record_many = getattr(ctx.evidence, "record_many", None)

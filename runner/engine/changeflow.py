@@ -37,7 +37,7 @@ def open_change(engine: Engine, ctx: RunContext, kind: KindRunner, claim: Claim,
     end = claim.window_end or now + item.expected_duration
     change_type = item.change.type if not item.emergency or item.change.type != "standard" else "emergency"
     request = ChangeRequest(
-        item_id=item.id, run_id=ctx.run_id, type=change_type,  # type: ignore[arg-type]
+        item_id=item.id, run_id=ctx.run_id, type=change_type,
         short_description=f"{item.kind} {item.id} on {len(hosts)} host(s)",
         description=(item.description or f"maintctl {item.kind} item {item.id}")
         + (f"\nAd-hoc run: {ctx.options.get('reason')}" if claim.adhoc else f"\nOccurrence {claim.occurrence}"),

@@ -182,8 +182,10 @@ class _Run:
             except ChangeError as exc:
                 e.evidence.record(self.bundle, "change.close_failed", {"id": self.change_id, "error": str(exc)})
         e.evidence.close_bundle(self.bundle, outcome=self.outcome, summary=summary)
+        from runner.redact import redact, redact_text
+
         rec = e.store.update_run(self.run_id, status=self.outcome, finished=e.clock(),  # type: ignore[arg-type]
-                                 message=self.message, summary=summary)
+                                 message=redact_text(self.message), summary=redact(summary))
         self.emit("run.finished", {"status": self.outcome, "message": self.message, "counts": dict(counts)})
         return rec
 

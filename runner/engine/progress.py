@@ -26,7 +26,9 @@ class JsonLines:
         self._lock = threading.Lock()
 
     def __call__(self, event: str, data: Mapping[str, Any]) -> None:
-        line = json.dumps({"ts": datetime.now(UTC).isoformat(), "event": event, **data}, default=str)
+        from runner.redact import redact
+
+        line = json.dumps(redact({"ts": datetime.now(UTC).isoformat(), "event": event, **data}), default=str)
         with self._lock:
             self.out.write(line + "\n")
             self.out.flush()
@@ -68,8 +70,11 @@ class PlainLines:
         self._lock = threading.Lock()
 
     def __call__(self, event: str, data: Mapping[str, Any]) -> None:
+        from runner.redact import redact_text
+
         text = describe(event, data)
         if text is not None:
+            text = redact_text(text)
             with self._lock:
                 self.out.write(text + "\n")
                 self.out.flush()
@@ -81,11 +86,11 @@ class PlainLines:
 class LiveDisplay:
     """A rich live panel: batch, hosts, ok/changed/failed counts and time left before the cutoff."""
 
-    def __init__(self) -> None:
+    def __init__(self, console: Any = None) -> None:
         from rich.console import Console
         from rich.live import Live
 
-        self.console = Console(stderr=False)
+        self.console = console or Console(stderr=False)
         self.state: dict[str, Any] = {"batch": "-", "hosts": [], "counts": {}, "deadline": None, "title": ""}
         self.live = Live(self._render(), console=self.console, refresh_per_second=4, transient=False)
         self.live.start()
@@ -104,9 +109,11 @@ class LiveDisplay:
             elif event == "host.result":
                 counts = s["counts"]
                 counts[data.get("status")] = counts.get(data.get("status"), 0) + 1
+            from runner.redact import redact_text
+
             text = describe(event, data)
             if text and event not in ("host.result", "check.result"):
-                self.live.console.print(text)
+                self.live.console.print(redact_text(text), markup=False, highlight=False)
             self.live.update(self._render())
 
     def _render(self) -> Any:
