@@ -8,3 +8,4 @@ if bash tests/lab/lab.sh status >/dev/null 2>&1; then LAB=(--lab); fi
 $PY bench/bench_engine.py "${LAB[@]}"
 $PY bench/bench_backup.py
 $PY bench/bench_plan.py
+$PY bench/bench_certs.py
