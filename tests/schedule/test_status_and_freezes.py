@@ -152,3 +152,13 @@ def test_planner_freeze_search_matches_direct_search() -> None:
     for i, occ in enumerate(occs):
         direct = {iv.start for iv in freezes_covering(occ, {"db"}, [YEAR_END, DB_WEEKENDS])}
         assert {iv.start for iv in indexed.get(i, ())} == direct
+
+
+def test_overlapping_range_includes_occurrences_already_running() -> None:
+    now = datetime(2026, 6, 1, 3, 0, tzinfo=BERLIN)
+    assert occurrences(WINDOW, now, now + timedelta(hours=1)) == []
+    (running,) = occurrences(WINDOW, now, now + timedelta(hours=1), overlapping=True)
+    assert running.start == datetime(2026, 6, 1, 2, 0, tzinfo=BERLIN)
+    assert (
+        occurrences(WINDOW, datetime(2026, 6, 1, 5, 0, tzinfo=BERLIN), now + timedelta(hours=3), overlapping=True) == []
+    )
