@@ -126,21 +126,27 @@ def _print_text(plan: Any) -> None:
 
 def _print_rich(plan: Any) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from runner.plan.render import COLUMNS, entry_row, item_heading, summary_line
 
-    console = Console()
+    console = Console(highlight=False)
     console.print(f"Plan {plan.start.isoformat()} .. {plan.end.isoformat()}")
     for planned in plan.items:
-        table = Table(title=item_heading(planned), title_justify="left", show_lines=False)
+        if not planned.occurrences:
+            console.print(f"\n{escape(item_heading(planned))}: no occurrence in range")
+            for flag in planned.item_flags:
+                console.print(f"[yellow]{flag.code}[/]: {escape(flag.detail)}")
+            continue
+        table = Table(title=escape(item_heading(planned)), title_justify="left", show_lines=False)
         for column in COLUMNS:
             table.add_column(column, overflow="fold")
         for entry in planned.entries():
             row = entry_row(entry, len(planned.hosts))
             style = "red" if entry.blocked else ("yellow" if entry.flags else None)
-            table.add_row(*row, style=style)
+            table.add_row(*(escape(cell) for cell in row), style=style)
         for flag in planned.item_flags:
-            console.print(f"[yellow]{flag.code}[/]: {flag.detail}", markup=True, highlight=False)
+            console.print(f"[yellow]{flag.code}[/]: {escape(flag.detail)}")
         console.print(table)
     console.print(summary_line(plan))
