@@ -37,8 +37,18 @@ def build(folder: Path, keys: Path, records: int, n_artifacts: int, artifact_siz
     bundle = 0
     while made < records:
         bid = f"20261124T220000Z-patch-{bundle:05d}"
-        batch = [Entry("bundle.opened", bid, {"run_id": f"r{bundle}", "item_id": "patch-web", "occurrence": "o",
-                                              "asked": {"plan": {"hosts": [f"web{i}" for i in range(20)]}}})]  # fmt: skip
+        batch = [
+            Entry(
+                "bundle.opened",
+                bid,
+                {
+                    "run_id": f"r{bundle}",
+                    "item_id": "patch-web",
+                    "occurrence": "o",
+                    "asked": {"plan": {"hosts": [f"web{i}" for i in range(20)]}},
+                },
+            )
+        ]
         for i in range(per_bundle):
             if (made + i) % art_every == 0:
                 content = (f"host web{i} apt log line {made + i}\n" * (artifact_size // 32 + 1)).encode()

@@ -9,3 +9,4 @@ $PY bench/bench_engine.py "${LAB[@]}"
 $PY bench/bench_backup.py
 $PY bench/bench_plan.py
 $PY bench/bench_certs.py
+$PY bench/bench_evidence.py
