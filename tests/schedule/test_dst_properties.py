@@ -94,3 +94,18 @@ def test_subdaily_rules_never_double_fire(zone: str, pick: int, cron: str) -> No
         if exists(o.nominal, tz):
             assert o.start.replace(tzinfo=None) == o.nominal
     assert all(n.date() == day for n in wall)
+
+
+@settings(max_examples=100, deadline=None)
+@given(zones, st.integers(0, 1), daily_times, st.integers(0, 6))
+def test_rrule_and_cron_agree_on_transition_days(zone: str, pick: int, at: time, offset: int) -> None:
+    day = TRANSITIONS[zone][pick]
+    tz = ZoneInfo(zone)
+    common = {"name": "w", "timezone": zone, "duration": timedelta(hours=1), "offset_days": offset}
+    cron = Window(cron=f"{at.minute} {at.hour} * * *", **common)  # type: ignore[arg-type]
+    rrule = Window(rrule=f"FREQ=DAILY;BYHOUR={at.hour};BYMINUTE={at.minute}", **common)  # type: ignore[arg-type]
+    lo = datetime.combine(day - timedelta(days=2), time(), tz)
+    hi = datetime.combine(day + timedelta(days=2), time(), tz)
+    a, b = occurrences(cron, lo, hi), occurrences(rrule, lo, hi)
+    assert [o.start_utc for o in a] == [o.start_utc for o in b]
+    assert [o.key for o in a] == [o.key for o in b]
