@@ -65,3 +65,9 @@ def test_bad_endpoint_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="expected HOST:PORT"):
         run(["certs", "scan", "--endpoint", "nohostport"])
     assert cli.parse_endpoint("[::1]:8443/x.test") == ("::1", 8443, "x.test")
+
+
+def test_unknown_item_names_the_known_ones() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    with pytest.raises(UsageError, match="no certificate item named nope .certificate items: certs-web"):
+        run(["--estate", str(repo), "certs", "scan", "nope"])

@@ -240,8 +240,12 @@ items:
     return root
 
 
+_STATE: dict[Path, str] = {}
+
+
 def _maintctl(root: Path, *args: str) -> Any:
-    env = {**os.environ, "MAINTCTL_STATE_DIR": short_state_dir()}
+    """Run the real command; one (short) state folder per estate, shared by its commands."""
+    env = {**os.environ, "MAINTCTL_STATE_DIR": _STATE.setdefault(root, short_state_dir())}
     exe = Path(sys.executable).parent / "maintctl"
     return subprocess.run([str(exe), "--estate", str(root), *args], capture_output=True, text=True, env=env,
                           timeout=600)
@@ -263,6 +267,10 @@ def test_through_maintctl_run_and_certs_scan(web: Any, tmp_path: Path) -> None:
                                                          ("file", "web1"), ("file", "web2")]
     assert all(c["chain_valid"] and c["name_match"] and "Pebble" in c["cert"]["issuer"] for c in certs)
     assert certs[0]["cert"]["sha256"] == certs[2]["cert"]["sha256"]  # the file is what is served
+    verify = _maintctl(root, "evidence", "verify")
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    shown = _maintctl(root, "evidence", "list", "--json")
+    assert shown.returncode == 0 and "certs-lab" in shown.stdout
 
     # A freeze: the engine runs the item only because it is marked emergency; the kind then holds back
     # every renewal that is not urgent, and no change record is opened for nothing.
