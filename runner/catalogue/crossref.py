@@ -62,6 +62,8 @@ def collect_names(parsed: list[ParsedFile], problems: list[Problem]) -> Names:
                 continue
             seen = names.declared[section]
             for name in block:
+                if not isinstance(name, str):
+                    continue  # the schema reports names YAML read as numbers, booleans or null
                 if name in seen:
                     message = f"duplicate {label} name '{name}' (first declared in {seen[name]})"
                     rep.add((section, name), message, key=True)

@@ -45,13 +45,24 @@ def format_path(path: Iterable[str | int]) -> str:
     """``("items", 2, "window")`` -> ``items[2].window``."""
     out = ""
     for step in path:
-        if isinstance(step, int):
+        if isinstance(step, int) and not isinstance(step, bool):
             out += f"[{step}]"
-        elif _IDENT.match(step):
+        elif isinstance(step, str) and _IDENT.match(step):
             out += f".{step}" if out else step
-        else:
+        elif isinstance(step, str):
             out += f"[{json.dumps(step)}]"
+        else:  # a key YAML read as null, a boolean or a number
+            out += f"[{yaml_word(step)}]"
     return out
+
+
+def yaml_word(value: Any) -> str:
+    """How a scalar is spelled in YAML (``null``, ``true``, ``1.5``)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 @cache
@@ -99,7 +110,8 @@ def _schema_documents() -> tuple[tuple[str, Any], ...]:
 
 def schema_problems(role: str, doc: YamlDoc, file: str) -> list[Problem]:
     """Every schema violation in ``doc`` as a located problem, in file order."""
-    fast = _fast_validator(role)
+    # jsonschema-rs takes string keys only; a file with others goes the slow way, which reports them.
+    fast = _fast_validator(role) if doc.string_keys else None
     if fast is not None and fast.is_valid(doc.data):
         return []
     found: list[tuple[tuple[int, int], Problem]] = []
@@ -133,12 +145,16 @@ def _explain(error: ValidationError) -> Iterator[tuple[DataPath, str, bool]]:
     expect = schema.get("x-expect") if isinstance(schema, dict) else None
     if kind == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))
-        for key in sorted(k for k in value if k not in schema.get("properties", {})):
+        for key in sorted((k for k in value if k not in schema.get("properties", {})), key=yaml_word):
             yield (*path, key), _unknown_key(key, allowed), True
         return
     if "propertyNames" in error.relative_schema_path:
         # jsonschema reports a bad key at its mapping; point at the key itself.
-        yield (*path, value), f"name {describe(value)} is not {expect or 'a valid name'}", True
+        if isinstance(value, str):
+            yield (*path, value), f"name {value!r} is not {expect or 'a valid name'}", True
+        else:
+            kind_of = "null" if value is None else "a boolean" if isinstance(value, bool) else "a number"
+            yield (*path, value), f"name {yaml_word(value)} is read as {kind_of}, not text; quote it", True
         return
     if kind == "required":
         missing = error.message.split("'")[1] if "'" in error.message else "?"

@@ -92,9 +92,10 @@ class YamlDoc:
         """
         if not path:
             return 1, 1
-        index = self.key_marks if key and not isinstance(path[-1], int) else self.marks
-        if path in index:
-            return index[path]
+        if key and path in self.key_marks:
+            return self.key_marks[path]
+        if path in self.marks and (not key or type(path[-1]) is int):
+            return self.marks[path]
         node = self.node
         if node is None:
             return 1, 1

@@ -16,15 +16,14 @@ BASE = Path(__file__).resolve().parents[1] / "data" / "bad" / "_base"
 ITEMS = (BASE / "maintenance" / "items.yml").read_bytes()
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=12), st.floats(allow_nan=False))
+_KEYS = [
+    "id", "kind", "targets", "groups", "hosts", "window", "expected_duration", "patch", "baseline",
+    "rollout", "batch_size", "pre_checks", "change", "type", "windows", "cron", "rrule", "timezone",
+    "duration", "cutoff", "items", "freezes", "ranges", "start", "end", "x",
+]
 _values = st.recursive(
     _scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_KEYS := [
-            "id", "kind", "targets", "groups", "hosts", "window", "expected_duration", "patch", "baseline",
-            "rollout", "batch_size", "pre_checks", "change", "type", "windows", "cron", "rrule", "timezone",
-            "duration", "cutoff", "items", "freezes", "ranges", "start", "end", "x",
-        ]), inner, max_size=5)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.sampled_from(_KEYS), inner, max_size=5)),
     max_leaves=25,
 )
 
@@ -43,7 +42,7 @@ def _check(root: Path, content: bytes) -> None:
         assert problem.file and problem.message
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_bytes_never_crash(estate: Path, data: st.DataObject, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAINTCTL_NO_CACHE", "1")
@@ -54,7 +53,25 @@ def test_mutated_bytes_never_crash(estate: Path, data: st.DataObject, monkeypatc
     _check(estate, bytes(content))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+_keys = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.sampled_from(_KEYS))
+_any_keys = st.recursive(
+    _scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(_keys, inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=_any_keys)
+def test_keys_of_any_type_never_crash(estate: Path, value: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    import yaml
+
+    monkeypatch.setenv("MAINTCTL_NO_CACHE", "1")
+    # YAML keys may be null, booleans or numbers: the loader must cope with all of them.
+    text = yaml.safe_dump({"windows": value, "items": [value], "freezes": {1: value}})
+    _check(estate, text.encode())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(value=_values)
 def test_arbitrary_documents_never_crash(estate: Path, value: object, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAINTCTL_NO_CACHE", "1")
