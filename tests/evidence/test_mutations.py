@@ -265,3 +265,25 @@ def test_artifact_path_layout(filled: Path) -> None:
     for name, path in iter_files(evidence_dir(filled)):
         assert path == artifact_path(evidence_dir(filled), name)
         assert path.parent.name == name[:2] and path.name == name[2:]
+
+
+def test_signed_segments_take_the_fast_path(filled: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A clean ledger ending in a checkpoint is accepted segment by segment, no record-by-record walk."""
+    from runner.evidence import scan
+
+    walked: list[int] = []
+    real = scan.Scanner.run
+
+    def counting(self: scan.Scanner, lines: list[bytes]) -> None:
+        walked.append(len(lines))
+        real(self, lines)
+
+    monkeypatch.setattr(scan.Scanner, "run", counting)
+    report = check(filled)
+    assert report.ok and walked == []
+    assert report.checkpoints == sum(1 for raw in lines(filled) if b'"type":"checkpoint"' in raw)
+    ls = lines(filled)
+    n = _event_line(filled)
+    ls[n - 1] = ls[n - 1].replace(b'"status":"ok"', b'"status":"no"')
+    write_lines(filled, ls)
+    assert not check(filled).ok and walked  # the damaged segment was walked record by record
