@@ -1,7 +1,7 @@
 """Session fixtures shared by every test area.
 
 `lab`: the lab of real hosts (tests/lab). Started once per session if it is not already up, shared with
-other sessions running at the same time (each registers in tests/lab/run/users/), and stopped at the end
+other sessions running at the same time (each registers in tests/lab/run/.users/), and stopped at the end
 only by the session that started it and only when no other session still uses it. LAB_KEEP=1 leaves it up.
 """
 from __future__ import annotations
@@ -23,8 +23,9 @@ from labkit.handle import Lab  # noqa: E402
 
 
 def _lab_sh(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, MAINTCTL_LAB_SELF=str(os.getpid()))  # our own registration does not count
     return subprocess.run(["bash", str(LAB_DIR / "lab.sh"), *args], capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="session")
@@ -32,16 +33,18 @@ def lab() -> Iterator[Lab]:
     """The running lab (see tests/lab/README.md): hosts, addresses, SSH files, URLs, helpers."""
     if os.geteuid() != 0:
         pytest.fail("the lab needs root (network namespaces, mounts); run the lab tests as root")
+    # Register before looking, so a session finishing meanwhile does not take the lab down under us.
+    users = RUN_DIR / ".users"
+    users.mkdir(parents=True, exist_ok=True)
+    me = users / str(os.getpid())
+    me.write_text("pytest\n")
     started = False
     if _lab_sh("status").returncode != 0:
         up = _lab_sh("up")
         if up.returncode != 0:
+            me.unlink(missing_ok=True)
             pytest.fail(f"lab up failed:\n{up.stderr[-4000:]}")
         started = True
-    users = RUN_DIR / "users"
-    users.mkdir(exist_ok=True)
-    me = users / str(os.getpid())
-    me.write_text("pytest\n")
     try:
         yield Lab.load(RUN_DIR / "lab.json")
     finally:

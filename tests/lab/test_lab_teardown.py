@@ -1,7 +1,8 @@
 """`lab.sh down` leaves nothing behind, also after an `up` killed halfway, and `up`/`down` are idempotent.
 
 Runs against a second, separate lab instance (LAB_INSTANCE=1: bridge mlab1, 10.213.1.0/24, its own run
-dir) so the shared lab other tests use stays up; the test also checks that it does.
+dir; instance 2 if the session itself uses instance 1) so the shared lab other tests use stays up; the test
+also checks that it does.
 """
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ import time
 from pathlib import Path
 
 import pytest
+from labkit.config import INSTANCE
 from labkit.handle import Lab
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 LAB_SH = Path(__file__).resolve().parent / "lab.sh"
-RUN = Path(__file__).resolve().parent / "run" / "instance-1"
-ENV = dict(os.environ, LAB_INSTANCE="1", LAB_HOSTS="")
+OTHER = 2 if INSTANCE == 1 else 1
+RUN = Path(__file__).resolve().parent / "run" / f"instance-{OTHER}"
+ENV = dict(os.environ, LAB_INSTANCE=str(OTHER), LAB_HOSTS="")
 
 
 def lab1(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -26,14 +29,14 @@ def lab1(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
 
 
 def leftovers() -> list[str]:
-    """Everything of instance 1 that still exists on the machine."""
+    """Everything of the other instance that still exists on the machine."""
     found: list[str] = []
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    found += [f"netns {n.split()[0]}" for n in netns.splitlines() if n.startswith("mlab1-")]
+    found += [f"netns {n.split()[0]}" for n in netns.splitlines() if n.startswith(f"mlab{OTHER}-")]
     links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
     for line in links.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith("mlv1-") or name == "mlab1":
+        if name.startswith(f"mlv{OTHER}-") or name == f"mlab{OTHER}":
             found.append(f"link {name}")
     marker = f"MAINTCTL_LAB_RUN={RUN}".encode()
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -57,7 +60,7 @@ def test_up_twice_then_down_twice_leaves_nothing(lab: Lab) -> None:
     assert first.returncode == 0, first.stderr
     ssh = subprocess.run(["ssh", "-F", str(RUN / "ssh_config"), "web2", "hostname -I"], capture_output=True,
                          text=True, timeout=60)
-    assert ssh.stdout.split() == ["10.213.1.12"], ssh.stderr
+    assert ssh.stdout.split() == [f"10.213.{OTHER}.12"], ssh.stderr
     again = lab1("up", "--hosts", "2")
     assert again.returncode == 0 and "already up" in again.stderr
     assert lab1("down").returncode == 0

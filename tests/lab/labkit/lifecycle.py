@@ -18,7 +18,7 @@ from .config import GATEWAY, NETNS_PREFIX, RUN_DIR, Host, LabConfig, build_confi
 from .proc import LOG_DIR, LabError, kill_pids, lab_processes, log, pid_alive, quiet, read_pid, run
 
 STATE = RUN_DIR / "state.json"
-USERS = RUN_DIR / "users"
+USERS = RUN_DIR / ".users"  # test sessions using the lab (kept across up/down)
 LOCK = RUN_DIR / ".lab.lock"
 KEEP = {"logs"}
 
@@ -214,12 +214,15 @@ def _remove(path: Path) -> None:
 
 
 def live_users() -> list[int]:
-    if not USERS.is_dir():
-        return []
+    """PIDs of test sessions registered as using the lab, except the one this command runs for."""
+    me = os.environ.get("MAINTCTL_LAB_SELF", "")
     out = []
-    for f in USERS.iterdir():
+    # run/users/ is where sessions started before this layout registered.
+    entries = [f for d in (USERS, RUN_DIR / "users") if d.is_dir() for f in d.iterdir()]
+    for f in entries:
         if f.name.isdigit() and pid_alive(int(f.name)):
-            out.append(int(f.name))
+            if f.name != me:
+                out.append(int(f.name))
         else:
             f.unlink(missing_ok=True)
     return out
