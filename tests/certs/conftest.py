@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from certs_acme import Pebble, start_pebble  # noqa: E402
+from certs_acme import Pebble, free_port, start_pebble, wait_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +24,16 @@ def pebble(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
 def pebble_always_valid(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pebble]:
     """pebble with PEBBLE_VA_ALWAYS_VALID=1 (validation skipped; exercises the protocol only)."""
     yield from start_pebble(tmp_path_factory.mktemp("pebble-av"), always_valid=True)
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)

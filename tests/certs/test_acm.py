@@ -4,16 +4,13 @@ one through pebble (DNS-01 validated for real via challtestsrv) and re-import it
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from certs_acme import Pebble, free_port, wait_port
+from certs_acme import Pebble
 from certs_pki import NOW, make_ca, make_leaf
 from memrecorder import MemoryRecorder
 
@@ -23,19 +20,6 @@ from runner.kinds.certificate import config, x509info
 from runner.kinds.certificate.acm import acm_step, find_arns, scan_acm
 
 REGION = "us-east-1"
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_port(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 @pytest.fixture()

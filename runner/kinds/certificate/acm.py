@@ -157,7 +157,7 @@ def _renew_imported(ctx: RunContext, settings: CertSettings, acm: Any, res: Scan
 
     from runner.adapters.acme_client import AcmeClient, account_dir, load_or_create_account_key
     from runner.kinds.certificate.config import resolve_path
-    from runner.kinds.certificate.issue import ChallTestSrvSolver
+    from runner.kinds.certificate.dns import dns_solver
 
     acme_settings = settings.acme
     if acme_settings is None or acme_settings.challenge != "dns-01":
@@ -168,7 +168,7 @@ def _renew_imported(ctx: RunContext, settings: CertSettings, acm: Any, res: Scan
     client = AcmeClient(acme_settings.directory, key,
                         ca_bundle=resolve_path(root, acme_settings.ca_bundle), email=acme_settings.email)
     try:
-        facts = reimport(acm, res.target, client, ChallTestSrvSolver(acme_settings.dns_api), res.cert.sans,
+        facts = reimport(acm, res.target, client, dns_solver(acme_settings, ctx.catalogue.settings.aws), res.cert.sans,
                          settings.key_type, acme_settings.timeout)
     except AdapterError as exc:
         return {"ok": False, "message": str(exc)}

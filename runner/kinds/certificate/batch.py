@@ -11,8 +11,8 @@ from runner.errors import MaintctlError
 from runner.kinds.certificate import x509info
 from runner.kinds.certificate.config import CertSettings
 from runner.kinds.certificate.deploy import PLAYBOOK, host_payload, rollback_payload
+from runner.kinds.certificate.dns import dns_solver
 from runner.kinds.certificate.issue import (
-    ChallTestSrvSolver,
     IssueRequest,
     NewCertificate,
     WebrootSolver,
@@ -81,7 +81,7 @@ def _issue(kind: CertificateRunner, ctx: RunContext, settings: CertSettings, pla
     shell = shell_for(plan.host, run_shell(ctx))
     solver: Any
     if acme_settings.challenge == "dns-01":
-        solver = ChallTestSrvSolver(acme_settings.dns_api)
+        solver = dns_solver(acme_settings, ctx.catalogue.settings.aws)
     else:
         solver = WebrootSolver(shell, plan.host, acme_settings.webroot)
     req = IssueRequest(host=plan.host, names=plan.names, key_type=settings.key_type,

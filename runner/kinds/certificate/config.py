@@ -18,6 +18,7 @@ Example::
         challenge: http-01                   # or dns-01
         webroot: /var/www/html               # http-01: served on port 80 by the target
         dns_api: http://10.213.0.1:8055       # dns-01: pebble-challtestsrv-compatible management API
+        # dns_provider: route53              # dns-01 in Route 53 instead (route53_zone: Z123 optional)
       scan:                                  # extra places to look (reported by `maintctl certs scan`)
         endpoints: [{address: 10.213.0.11, port: 8443, name: admin.lab}]
         files: [/etc/ssl/certs/legacy.pem]
@@ -46,6 +47,8 @@ class AcmeSettings:
     challenge: str = "http-01"
     webroot: str = "/var/www/html"
     dns_api: str = ""
+    dns_provider: str = "challtestsrv"  # or route53
+    route53_zone: str | None = None
     timeout: float = 120.0
 
 
@@ -153,8 +156,11 @@ def _acme(raw: Any, where: str) -> AcmeSettings | None:
     challenge = str(data.get("challenge", "http-01"))
     if challenge not in ("http-01", "dns-01"):
         raise _bad(where, f"acme.challenge must be http-01 or dns-01, not {challenge!r}")
-    if challenge == "dns-01" and not data.get("dns_api"):
-        raise _bad(where, "acme.dns_api is required for dns-01")
+    provider = str(data.get("dns_provider", "challtestsrv"))
+    if provider not in ("challtestsrv", "route53"):
+        raise _bad(where, f"acme.dns_provider must be challtestsrv or route53, not {provider!r}")
+    if challenge == "dns-01" and provider == "challtestsrv" and not data.get("dns_api"):
+        raise _bad(where, "acme.dns_api is required for dns-01 with dns_provider challtestsrv")
     return AcmeSettings(
         directory=str(data["directory"]),
         ca_bundle=str(data["ca_bundle"]) if data.get("ca_bundle") else None,
@@ -162,6 +168,8 @@ def _acme(raw: Any, where: str) -> AcmeSettings | None:
         challenge=challenge,
         webroot=str(data.get("webroot", "/var/www/html")),
         dns_api=str(data.get("dns_api", "")),
+        dns_provider=provider,
+        route53_zone=str(data["route53_zone"]) if data.get("route53_zone") else None,
         timeout=float(data.get("timeout", 120.0)),
     )
 
