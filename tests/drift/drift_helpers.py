@@ -48,12 +48,13 @@ def start_moto(bindir: Path) -> tuple[Any, str]:
         stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+    deadline = time.monotonic() + 90  # generous: the suite may run on a busy 2-core machine
+    while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(endpoint + "/moto-api/", timeout=1)  # noqa: S310 - local test server
+            urllib.request.urlopen(endpoint + "/moto-api/", timeout=5)  # noqa: S310 - local test server
             return proc, endpoint
         except OSError:
-            time.sleep(0.1)
+            time.sleep(0.2)
     proc.kill()
     raise RuntimeError("moto_server did not start")
 
