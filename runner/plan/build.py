@@ -137,14 +137,19 @@ def _flag_freezes(
     for freeze in freezes:
         spans.extend(freeze_intervals(freeze, start, end + longest))
     hits = {name: _frozen(t, spans) for name, t in times.items()}
+    relevant = {name: {iv.freeze.name: iv.freeze for ivs in f.values() for iv in ivs} for name, f in hits.items()}
+    which: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
     shared: dict[tuple[str, bool, tuple[str, ...]], dict[int, list[Flag]]] = {}
     for p in planned:
         frozen = hits.get(p.item.window)
         if not frozen:
             continue
         groups = resolver.groups_of(p.item.targets)
-        relevant = {iv.freeze.name: iv.freeze for ivs in frozen.values() for iv in ivs}
-        applicable = tuple(sorted(n for n, f in relevant.items() if applies_to(f, groups)))
+        applicable = which.get((p.item.window, groups))
+        if applicable is None:
+            candidates = relevant[p.item.window].items()
+            applicable = tuple(sorted(n for n, f in candidates if applies_to(f, groups)))
+            which[(p.item.window, groups)] = applicable
         if not applicable:
             continue
         key = (p.item.window, p.item.emergency, applicable)
