@@ -150,7 +150,7 @@ def test_failed_install_halts_and_leaves_the_rest_untouched(lab: Any, tmp_path: 
         lab.exec("web1", ["sh", "-c", f"apt-get -q update >/dev/null; apt-get -q -y install lab-broken={fixed}"])
 
 
-def test_cutoff_passed_starts_no_batch(lab: Any, tmp_path: Path) -> None:
+def test_cutoff_passed_before_start_runs_nothing(lab: Any, tmp_path: Path) -> None:
     v = _version()
     lab.publish("lab-tool", v)
     start = datetime.now(UTC) - timedelta(minutes=10)
@@ -159,11 +159,34 @@ def test_cutoff_passed_starts_no_batch(lab: Any, tmp_path: Path) -> None:
     estate = _estate(tmp_path, lab, baseline={"package_manager": "apt", "approve": "all", "exclude": ["lab-broken*"]},
                      item={"targets": {"hosts": ["web1"]}, "patch": {"baseline": "lab"}}, window=window)
     before = _installed(lab, "web1", "lab-tool")
-    run = _maintctl(estate, "run", "patch-lab", "--json")
+    run = _maintctl(estate, "run", "patch-lab")
+    assert run.returncode == 2 and "missed" in run.stderr, run.stderr
     assert _installed(lab, "web1", "lab-tool") == before
-    assert run.returncode != 0
+    runs = json.loads(_maintctl(estate, "runs", "--json", check=True).stdout)
+    rows = runs["runs"] if isinstance(runs, dict) else runs
+    assert [(r["status"], r["started"]) for r in rows] == [("missed", None)]
+
+
+def test_cutoff_reached_during_a_run_starts_no_new_batch(lab: Any, tmp_path: Path) -> None:
+    v = _version()
+    lab.publish("lab-tool", v)
+    now = datetime.now(UTC)
+    start = now.replace(second=0, microsecond=0) - timedelta(minutes=1)
+    cutoff_at = now + timedelta(seconds=30)
+    cutoff = int((start + timedelta(hours=1) - cutoff_at).total_seconds())
+    window = {"cron": f"{start.minute} {start.hour} * * *", "timezone": "UTC", "duration": "1h",
+              "cutoff": f"{cutoff}s", "max_start_delay": "10m"}
+    # The pre-check makes the first batch outlast the 30 s left before the cutoff.
+    rollout = {"batch_size": 1, "on_cutoff": "continue",
+               "pre_checks": [{"kind": "command", "name": "slow gate", "command": "sleep 40", "timeout": "90s"}]}
+    estate = _estate(tmp_path, lab, baseline={"package_manager": "apt", "approve": "all", "exclude": ["lab-broken*"]},
+                     item={"targets": {"hosts": ["web1", "web2"]}, "rollout": rollout, "patch": {"baseline": "lab"}},
+                     window=window)
+    before = _installed(lab, "web2", "lab-tool")
+    run = _maintctl(estate, "run", "patch-lab", "--json")
+    assert _installed(lab, "web1", "lab-tool") == v, run.stdout[-3000:] + run.stderr
+    assert _installed(lab, "web2", "lab-tool") == before
     runs = json.loads(_maintctl(estate, "runs", "--json", check=True).stdout)
     run_id = (runs["runs"] if isinstance(runs, dict) else runs)[0]["id"]
     shown = json.loads(_maintctl(estate, "show", run_id, "--json", check=True).stdout)
-    hosts = shown.get("hosts", [])
-    assert [(h["host"], h["status"]) for h in hosts] == [("web1", "not_started")]
+    assert {h["host"]: h["status"] for h in shown["hosts"]}["web2"] == "not_started"
