@@ -105,7 +105,13 @@ class Engine:
         lease_key = f"item/{item.id}"
         now = self.clock()
         if not self.store.acquire(lease_key, self.owner, self.lease_ttl, now):
+            from runner.engine.lease import owner_is_dead
+
             lease = self.store.lease(lease_key)
+            if lease is not None and owner_is_dead(lease.owner):
+                until = lease.expires.isoformat(timespec="seconds")
+                raise LeaseHeld(f"item {item.id}: the runner that held it died; its lease expires at {until} "
+                                "(see `maintctl runs --status interrupted`)")
             holder = f"{lease.owner} until {lease.expires.isoformat()}" if lease else "another runner"
             raise LeaseHeld(f"item {item.id} is being run by {holder}; not starting a second run")
         try:
