@@ -130,7 +130,7 @@ class OverlapBook:
         self,
         planned: Sequence[PlannedItem],
         found: Mapping[tuple[int, int], list[str]],
-        keys: Mapping[str, Mapping[str, set[int]]],
+        keys: Mapping[str, Mapping[str, int]],
         times: Mapping[str, Times],
     ) -> None:
         self._planned = planned
@@ -171,9 +171,10 @@ class OverlapBook:
             return 0
         window = self._planned[self._position[item_id]].item.window
         mine = self._keys[window]
-        if window in windows:  # a partner in the same window: every occurrence overlaps
-            return len(mine.get(window, ()))
-        return len(set().union(*(mine.get(w, ()) for w in windows)))
+        mask = 0
+        for w in windows:
+            mask |= mine.get(w, 0)
+        return mask.bit_count()
 
     def partner_windows(self, item_id: str) -> set[str]:
         """The windows of the items ``item_id`` overlaps with."""
@@ -193,7 +194,7 @@ class OverlapBook:
             if only is not None and only not in (ia.id, ib.id):
                 continue
             wa, wb = ia.window, ib.window
-            count = len(self._keys[wa].get(wb, ()))
+            count = self._keys[wa].get(wb, 0).bit_count()
             out.append(Overlap(a=ia.id, b=ib.id, windows=(wa, wb), hosts=tuple(hosts), count=count))
         return out
 

@@ -38,10 +38,14 @@ class Times:
         return cls(starts=starts, ends=tuple(s + span for s in starts))
 
 
-def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]]:
-    """For each window, per window it overlaps (itself included when it has occurrences), the indexes of
-    its occurrences that overlap some occurrence of the other. One sweep over all occurrences."""
-    found: dict[str, defaultdict[str, set[int]]] = {name: defaultdict(set) for name in times}
+def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, int]]:
+    """For each window, per window it overlaps (itself included when it has occurrences), which of its
+    occurrences overlap some occurrence of the other, as a bit mask (bit i: occurrence i).
+
+    One sweep over all occurrences. Masks make the per-item question "how many of my occurrences
+    overlap any of my partners' windows" an OR and a bit count.
+    """
+    found: dict[str, defaultdict[str, int]] = {name: defaultdict(int) for name in times}
     events = sorted(
         (start, end, name, i)
         for name, t in times.items()
@@ -53,15 +57,15 @@ def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, set[int]]
             heapq.heappop(active)
         mine = found[name]
         for _end, other, j in active:
-            mine[other].add(i)
-            found[other][name].add(j)
+            mine[other] |= 1 << i
+            found[other][name] |= 1 << j
         if end > start:
             heapq.heappush(active, (end, name, i))
-    keys: dict[str, dict[str, set[int]]] = {}
+    keys: dict[str, dict[str, int]] = {}
     for name, per in found.items():
         keys[name] = dict(per)
         if times[name].starts:
-            keys[name][name] = set(range(len(times[name].starts)))
+            keys[name][name] = (1 << len(times[name].starts)) - 1
     return keys
 
 
