@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +22,26 @@ CHECKPOINT_END = b'"type":"checkpoint"}\n'
 
 
 def walk(path: Path, scanner: Scanner, *, full: bool) -> tuple[int, int]:
-    """Check every line of the ledger; return (complete lines, bytes of an incomplete last line)."""
+    """Check every line of the ledger; return (complete lines, bytes of an incomplete last line).
+
+    Segment digests are computed on worker threads (hashlib releases the GIL) while this thread
+    parses checkpoints and checks signatures, segment by segment in file order.
+    """
     buf = b""
-    with open(path, "rb", buffering=0) as fh:
+    with open(path, "rb", buffering=0) as fh, ThreadPoolExecutor(max_workers=2) as pool:
         while True:
             block = fh.read(CHUNK)
             buf = buf + block if buf else block
-            pos = 0
+            spans, pos = [], 0
             while (cp := buf.find(CHECKPOINT_END, pos)) >= 0:
                 end = cp + len(CHECKPOINT_END)
-                start = buf.rfind(b"\n", pos, cp) + 1 or pos
-                if full or not _fast(buf, pos, start, end - 1, scanner):
-                    _slow(buf[pos:start], buf[start : end - 1], scanner)
+                spans.append((pos, buf.rfind(b"\n", pos, cp) + 1 or pos, end - 1))
                 pos = end
+            view = memoryview(buf)
+            digests = [pool.submit(_digest, view[a:b]) for a, b, _c in spans]
+            for (a, b, c), digest in zip(spans, digests, strict=True):
+                if full or not _fast(buf, a, b, c, scanner, digest):
+                    _slow(buf[a:b], buf[b:c], scanner)
             buf = buf[pos:]
             if not block:
                 break
@@ -42,6 +50,10 @@ def walk(path: Path, scanner: Scanner, *, full: bool) -> tuple[int, int]:
     if cut:
         scanner.run(buf[: cut - 1].split(b"\n"))
     return scanner.line, len(buf) - cut
+
+
+def _digest(data: memoryview) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _slow(seg: bytes, cp_line: bytes, scanner: Scanner) -> None:
@@ -58,7 +70,7 @@ def _load(raw: bytes) -> dict[str, Any] | None:
     return rec if isinstance(rec, dict) and set(rec) == MEMBERS and isinstance(rec["seq"], int) else None
 
 
-def _fast(buf: bytes, pos: int, start: int, end: int, scanner: Scanner) -> bool:
+def _fast(buf: bytes, pos: int, start: int, end: int, scanner: Scanner, digest: Future[str]) -> bool:
     """Accept buf[pos:start] (the segment) if the checkpoint at buf[start:end] vouches for exactly it."""
     cp_line = buf[start:end]
     rec = _load(cp_line)
@@ -69,9 +81,6 @@ def _fast(buf: bytes, pos: int, start: int, end: int, scanner: Scanner) -> bool:
         return False
     if not isinstance(count, int) or rec["seq"] != scanner.seq + count or (count == 0) != (start == pos):
         return False
-    with memoryview(buf) as view:
-        if hashlib.sha256(view[pos:start]).hexdigest() != payload.get("segment"):
-            return False
     prev = str(rec["prev"]).encode()
     if count:
         first = _load(buf[pos : buf.find(b"\n", pos)])
@@ -84,6 +93,8 @@ def _fast(buf: bytes, pos: int, start: int, end: int, scanner: Scanner) -> bool:
     elif prev != scanner.prev:
         return False
     if not scanner.signature_ok(rec, payload, rec["seq"], rec["seq"] + 1, report=False):
+        return False
+    if digest.result() != payload.get("segment"):
         return False
     if not _specials(buf, pos, start, payload.get("index"), scanner):
         return False
