@@ -22,6 +22,7 @@ are reported.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -67,6 +68,7 @@ def in_process(estate: Path, rounds: int) -> dict[str, Any]:
     from runner.plan import build_plan
 
     catalogue = load_catalogue(estate)
+    gc.freeze()  # as `maintctl plan` does after loading
     runs: dict[str, list[tuple[float, float]]] = {"ours": [], "peer": []}
     facts: dict[str, Any] = {}
     for _ in range(rounds):

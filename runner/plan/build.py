@@ -139,6 +139,7 @@ def _flag_freezes(
     hits = {name: _frozen(t, spans) for name, t in times.items()}
     relevant = {name: {iv.freeze.name: iv.freeze for ivs in f.values() for iv in ivs} for name, f in hits.items()}
     which: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
+    covers: dict[tuple[str, frozenset[str]], bool] = {}
     shared: dict[tuple[str, bool, tuple[str, ...]], dict[int, list[Flag]]] = {}
     for p in planned:
         frozen = hits.get(p.item.window)
@@ -147,8 +148,8 @@ def _flag_freezes(
         groups = resolver.groups_of(p.item.targets)
         applicable = which.get((p.item.window, groups))
         if applicable is None:
-            candidates = relevant[p.item.window].items()
-            applicable = tuple(sorted(n for n, f in candidates if applies_to(f, groups)))
+            names = relevant[p.item.window]
+            applicable = tuple(sorted(n for n in names if _covers(covers, names[n], groups)))
             which[(p.item.window, groups)] = applicable
         if not applicable:
             continue
@@ -156,6 +157,13 @@ def _flag_freezes(
         if key not in shared:
             shared[key] = _freeze_flags(frozen, set(applicable), p.item.emergency)
         p.occurrence_flags = shared[key]  # shared, never mutated
+
+
+def _covers(cache: dict[tuple[str, frozenset[str]], bool], freeze: Freeze, groups: frozenset[str]) -> bool:
+    found = cache.get((freeze.name, groups))
+    if found is None:
+        found = cache[(freeze.name, groups)] = applies_to(freeze, groups)
+    return found
 
 
 def _frozen(times: Times, spans: Sequence[FreezeInterval]) -> dict[int, tuple[FreezeInterval, ...]]:
