@@ -73,7 +73,10 @@ def _log_internal(exc: BaseException) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
         fh.write(f"--- {datetime.now(timezone.utc).isoformat()} argv={sys.argv!r}\n")
-        fh.write("".join(traceback.format_exception(exc)))
+        from runner.redact import redact_text
+
+        # A secret can sit in any exception's message or locals' repr: the log is no exception.
+        fh.write(redact_text("".join(traceback.format_exception(exc))))
     return path
 
 
