@@ -14,6 +14,7 @@ from runner.plan.targets import HostResolver
 from runner.schedule import FreezeInterval, compile_rule, freeze_intervals, occurrences, zone
 from runner.schedule.freeze import applies_to
 from runner.schedule.occurrence import local_starts
+from runner.schedule.rrule import RRule
 
 NEVER_FIRES_HORIZON = timedelta(days=8 * 366)  # long enough for 29 February
 
@@ -83,6 +84,8 @@ def _never_fires(window: Window, start: datetime) -> str:
         return f"ended on {window.end_date.isoformat()}"
     where = str(window.location)
     rule = compile_rule(window.cron, window.rrule, window.start_date, where)
+    if isinstance(rule, RRule) and rule.empty:
+        return f"its rule can never fire: {rule.empty}"
     tz = zone(window.timezone, where)
     until = start + NEVER_FIRES_HORIZON
     found = local_starts(

@@ -112,6 +112,15 @@ def test_leap_day_and_ended_windows() -> None:
     assert plan.never_fires["ended"] == "ended on 2025-01-01"
 
 
+def test_statically_empty_rrule_says_why() -> None:
+    windows = {
+        "w": Window(name="w", timezone="UTC", rrule="FREQ=DAILY;BYDAY=TU;BYSETPOS=2", duration=timedelta(hours=1))
+    }
+    cat = Catalogue(root=".", windows=windows, freezes=(), items=(item("a", "w", hosts=("h",)),))
+    plan = build_plan(cat, datetime(2026, 3, 1, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
+    assert "BYSETPOS=2 exceeds" in plan.never_fires["w"]
+
+
 def test_item_filter_keeps_conflicts_with_hidden_items(catalogue: Catalogue) -> None:
     plan = build_plan(catalogue, *DEC, item_id="web-drift")
     assert [p.item.id for p in plan.items] == ["web-drift"]
