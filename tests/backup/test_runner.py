@@ -29,7 +29,9 @@ def _plan(tmp: Path, endpoint: str, bucket: str, pg: dict[str, str], data: Path,
     }  # fmt: skip
 
 
-def _ctx(tmp: Path, plan: dict[str, Any], hosts: list[str], **options: Any) -> RunContext:
+def _ctx(
+    tmp: Path, plan: dict[str, Any], hosts: list[str], state_name: str = ".maintctl", **options: Any
+) -> RunContext:
     from runner.evidence.recorder import open_recorder
 
     item = Item(id="nightly", kind="backup", targets=Targets(hosts=tuple(hosts)), window="w",
@@ -41,7 +43,7 @@ def _ctx(tmp: Path, plan: dict[str, Any], hosts: list[str], **options: Any) -> R
                                         hostvars={h: {"ansible_connection": "local"} for h in hosts}))  # fmt: skip
     rec = open_recorder(tmp)
     bundle = rec.open_bundle(run_id="r1", item_id="nightly", occurrence="now", asked={})
-    state = tmp / ".maintctl"
+    state = tmp / state_name
     return RunContext(run_id="r1", item=item, catalogue=cat, estate_root=str(tmp), state_dir=str(state),
                       occurrence="now", bundle_id=bundle, evidence=rec, hosts=hosts, deadline=None,
                       options=options)  # fmt: skip
@@ -130,3 +132,23 @@ def test_unknown_plan_and_bad_password_file(tmp_path: Path, estate: dict[str, An
     ctx = _ctx(tmp_path, plan, ["h1"])
     with pytest.raises(CatalogueError, match=r"backup/p.yml: plans.main.where.restic.password_file: cannot read"):
         BackupRunner().before(ctx)
+
+
+def test_manifest_kept_in_repository_verifies_from_another_state_folder(
+    estate: dict[str, Any], tmp_path: Path, pg_cluster: dict[str, str]
+) -> None:
+    plan = _plan(tmp_path, estate["endpoint"], estate["bucket"], pg_cluster, estate["data"], every=0)
+    del plan["what"]["postgres"]
+    del plan["verification"]["sql_checks"]
+    first = _ctx(tmp_path, plan, ["h1", "h2"])
+    kind = BackupRunner()
+    kind.before(first)
+    [res] = kind.run_batch(first, ["h1"])
+    assert res.status == "changed" and "restore_tests" not in res.data
+    other = _ctx(tmp_path, plan, ["h1", "h2"], state_name="other-runner", restore_test=True)
+    kind = BackupRunner()
+    kind.before(other)
+    [res] = kind.run_batch(other, ["h1"])
+    assert res.status == "changed", res.message
+    [test] = res.data["restore_tests"]
+    assert test["ok"] and test["checks"][0]["name"] == "manifest" and test["checks"][0]["files"] == 2

@@ -4,6 +4,7 @@ and the restore tests that prove them. Returns a HostResult; never leaves scratc
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,18 @@ from runner.kinds.backup.restic import Restic
 from runner.kinds.backup.schedule import check_subset
 from runner.kinds.backup.shell import Shell
 from runner.kinds.backup.store import BackupStore
+
+MANIFEST_FILE = "maintctl-manifest.json"
+MANIFEST_TAG = "maintctl-manifest-of="
+
+
+def repository_manifest(restic: Restic, snapshot_id: str, host: str) -> dict[str, Any] | None:
+    """The manifest stored next to ``snapshot_id`` in the repository, if there is one."""
+    snaps = restic.snapshots(tags=[MANIFEST_TAG + snapshot_id[:8]], host=host)
+    if not snaps:
+        return None
+    data: dict[str, Any] = json.loads(restic.dump(snaps[-1].id, "/" + MANIFEST_FILE))
+    return data
 
 
 def item_tags(ctx: RunContext, plan: Plan) -> list[str]:
@@ -105,6 +118,9 @@ class HostFlow:
         manifest = mf.take(restic.shell, list(self.plan.paths))
         summary = restic.backup(self.plan.paths, tags=[*tags, "files"], host=host, exclude=self.plan.exclude)
         self.store.save_manifest(snapshot_id=summary.snapshot_id, item=self.ctx.item.id, host=host, manifest=manifest)
+        # alongside the snapshot too, so that any runner (another state folder) can verify it
+        restic.backup_bytes(mf.to_bytes(manifest), MANIFEST_FILE, host=host,
+                            tags=[*tags, "manifest", f"{MANIFEST_TAG}{summary.snapshot_id[:8]}"])  # fmt: skip
         digest = self.ctx.evidence.artifact(self.ctx.bundle_id, f"manifest-{host}-{summary.snapshot_id[:8]}.json",
                                             mf.to_bytes(manifest), "application/json")  # fmt: skip
         data = {"host": host, "kind": "files", "summary": summary.__dict__, "manifest_sha256": digest,
@@ -148,7 +164,7 @@ class HostFlow:
         restic = Restic(shell=self.shells(target), repo=self.plan.repository)
         snaps = restic.snapshots(tags=[",".join([*tags, "files"])], host=host)
         snap = verify.choose_point(snaps, self.plan.verify.point, self.rng)
-        manifest = self.store.manifest(snap.id)
+        manifest = self.store.manifest(snap.id) or repository_manifest(restic, snap.id, host)
         rep = verify.restore_files(restic, snap, manifest, command="\n".join(self.plan.verify.commands),
                                    scratch_base=self.plan.verify.scratch_dir, point=self.plan.verify.point,
             include=self.plan.verify.restore_paths)  # fmt: skip

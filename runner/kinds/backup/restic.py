@@ -219,6 +219,23 @@ class Restic:
             pass
         raise CommandFailed(f"{label} | restic backup --stdin", res)
 
+    def backup_bytes(
+        self, data: bytes, filename: str, *, tags: Sequence[str] = (), host: str | None = None
+    ) -> BackupSummary:
+        """Store ``data`` (a manifest, ...) as a one-file snapshot, fed through stdin."""
+        args = ["backup", "--json", "--stdin", f"--stdin-filename={filename}", *(f"--tag={t}" for t in tags)]
+        if host:
+            args.append(f"--host={host}")
+        cmd = f"{self.repo.prefix()} {self.binary} {' '.join(shlex.quote(a) for a in args)}"
+        res = self.shell.run(cmd, secrets=self._secrets(None), stdin=data, timeout=self.timeout)
+        if not res.ok:
+            raise CommandFailed("restic backup --stdin", res)
+        return parse_backup(res.stdout)
+
+    def dump(self, snapshot: str, filename: str) -> str:
+        """One file of a snapshot, as text."""
+        return self._run(["dump", "--no-lock", snapshot, filename], what="restic dump").stdout
+
     def snapshots(self, *, tags: Sequence[str] = (), host: str | None = None) -> list[Snapshot]:
         args = ["snapshots", "--json", "--no-lock", *(f"--tag={t}" for t in tags)]
         if host:
