@@ -81,7 +81,21 @@ def short_state_dir() -> str:
     108 bytes, which pytest's deep tmp paths exceed."""
     import tempfile
 
-    return tempfile.mkdtemp(prefix="mc-")
+    path = tempfile.mkdtemp(prefix="mc-")
+    _MADE.append(path)
+    return path
+
+
+_MADE: list[str] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_state_dirs() -> Iterator[None]:
+    yield
+    import shutil
+
+    for path in _MADE:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def context(estate: Path, pebble: Pebble, srv: LocalNginx, rec: MemoryRecorder, *,
