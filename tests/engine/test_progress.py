@@ -13,9 +13,15 @@ import pytest
 from runner import redact
 from runner.engine.progress import JsonLines, LiveDisplay, PlainLines, reporter_for
 
+
+def events() -> list[tuple[str, dict[str, Any]]]:
+    """The events of a short run whose cutoff is 75 minutes (and a few seconds) from now."""
+    deadline = (datetime.now(UTC) + timedelta(minutes=75, seconds=20)).isoformat()
+    return [("run.started", {"run_id": "r1", "item": "patch-web", "occurrence": "w@x", "hosts": ["web1", "web2"],
+                             "batches": 2, "deadline": deadline}), *EVENTS]
+
+
 EVENTS: list[tuple[str, dict[str, Any]]] = [
-    ("run.started", {"run_id": "r1", "item": "patch-web", "occurrence": "w@x", "hosts": ["web1", "web2"],
-                     "batches": 2, "deadline": (datetime.now(UTC) + timedelta(minutes=75)).isoformat()}),
     ("batch.started", {"index": 0, "of": 2, "hosts": ["web1"]}),
     ("host.step", {"host": "web1", "name": "apt", "status": "changed"}),
     ("host.result", {"host": "web1", "status": "changed", "message": ""}),
@@ -35,7 +41,7 @@ def secret() -> Iterator[None]:
 def test_plain_lines() -> None:
     out = io.StringIO()
     rep = PlainLines(out)
-    for e, d in EVENTS:
+    for e, d in events():
         rep(e, d)
     text = out.getvalue()
     assert "run r1 of patch-web (w@x): 2 host(s) in 2 batch(es)" in text
@@ -47,10 +53,10 @@ def test_plain_lines() -> None:
 def test_json_lines() -> None:
     out = io.StringIO()
     rep = JsonLines(out)
-    for e, d in EVENTS:
+    for e, d in events():
         rep(e, d)
     lines = [json.loads(x) for x in out.getvalue().splitlines()]
-    assert [x["event"] for x in lines] == [e for e, _ in EVENTS]
+    assert [x["event"] for x in lines] == ["run.started"] + [e for e, _ in EVENTS]
     assert all("ts" in x for x in lines)
     assert "s3cr3t" not in out.getvalue()
 
@@ -61,13 +67,13 @@ def test_live_display_on_a_terminal() -> None:
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=True, width=100, color_system=None)
     rep = LiveDisplay(console)
-    for e, d in EVENTS:
+    for e, d in events():
         rep(e, d)
     rep.close()
     text = buf.getvalue()
     assert "1/2  web1" in text  # the current batch and its hosts
     assert "ok 0  changed 1  failed 1  of 2" in text
-    assert "left before cutoff" in text and "1h1" in text
+    assert "1h15m left before cutoff" in text
     assert "s3cr3t" not in text
 
 
