@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.errors import AdapterError
-from runner.kinds.backup.snapshots import _aws, _delete, _expect, _tagdict, _tags, _wait, token
+from runner.kinds.backup.snapshots import aws_call, delete_temp, expect, tag_dict, tag_list, token, wait_for
 from runner.kinds.backup.verify import RestoreReport
 
 
 def rds_instance(rds: Any, instance_id: str) -> dict[str, Any]:
-    out = _aws(rds.describe_db_instances, "describe_db_instances", DBInstanceIdentifier=instance_id)
+    out = aws_call(rds.describe_db_instances, "describe_db_instances", DBInstanceIdentifier=instance_id)
     return dict(out["DBInstances"][0])
 
 
@@ -22,18 +22,18 @@ def rds_snapshot(
 ) -> dict[str, Any]:
     """Take a manual DB snapshot, tagged, and wait until it is available."""
     name = f"maintctl-{item}-{datetime.now(UTC):%Y%m%d%H%M%S}-{token()}".replace("_", "-").lower()
-    _aws(
+    aws_call(
         rds.create_db_snapshot,
         "create_db_snapshot",
         DBSnapshotIdentifier=name,
         DBInstanceIdentifier=instance_id,
-        Tags=_tags(tags),
+        Tags=tag_list(tags),
     )
 
     def state() -> str:
         return str(rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"][0]["Status"])
 
-    _wait(f"RDS snapshot {name}", state, "available", timeout)
+    wait_for(f"RDS snapshot {name}", state, "available", timeout)
     return dict(rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"][0])
 
 
@@ -49,35 +49,35 @@ def rds_restore_test(
     created = False
     try:
         started, t0 = datetime.now(UTC), time.monotonic()
-        _aws(
+        aws_call(
             rds.restore_db_instance_from_db_snapshot,
             "restore_db_instance_from_db_snapshot",
             DBInstanceIdentifier=temp,
             DBSnapshotIdentifier=sid,
             DBInstanceClass=source.get("DBInstanceClass", "db.t3.micro"),
-            Tags=_tags({"maintctl:scratch": "true"}),
+            Tags=tag_list({"maintctl:scratch": "true"}),
         )
         created = True
 
         def state() -> str:
             return str(rds_instance(rds, temp)["DBInstanceStatus"])
 
-        _wait(f"temporary DB instance {temp}", state, "available", timeout)
+        wait_for(f"temporary DB instance {temp}", state, "available", timeout)
         report.rto_seconds = round(time.monotonic() - t0, 3)
         report.rpo_seconds = round((started - taken).total_seconds(), 3)
         got = rds_instance(rds, temp)
-        _expect(report, "instance status", got["DBInstanceStatus"], "available")
-        _expect(report, "engine", got.get("Engine"), source.get("Engine"))
-        _expect(report, "allocated storage", got.get("AllocatedStorage"), source.get("AllocatedStorage"))
-        have = _tagdict(rds.list_tags_for_resource(ResourceName=snapshot["DBSnapshotArn"])["TagList"])
+        expect(report, "instance status", got["DBInstanceStatus"], "available")
+        expect(report, "engine", got.get("Engine"), source.get("Engine"))
+        expect(report, "allocated storage", got.get("AllocatedStorage"), source.get("AllocatedStorage"))
+        have = tag_dict(rds.list_tags_for_resource(ResourceName=snapshot["DBSnapshotArn"])["TagList"])
         for k, v in want_tags.items():
-            _expect(report, f"snapshot tag {k}", have.get(k), v)
+            expect(report, f"snapshot tag {k}", have.get(k), v)
     except AdapterError as exc:
         report.error = str(exc)
     finally:
         report.scratch = temp
         report.cleaned = (
-            _delete(
+            delete_temp(
                 lambda: rds.delete_db_instance(DBInstanceIdentifier=temp, SkipFinalSnapshot=True),
                 report,
                 f"DB instance {temp}",
@@ -90,17 +90,17 @@ def rds_restore_test(
 
 def prune_rds(rds: Any, instance_id: str, tags: Mapping[str, str], keep: int) -> list[str]:
     """Delete this plan's manual snapshots of ``instance_id`` beyond the newest ``keep``."""
-    out = _aws(
+    out = aws_call(
         rds.describe_db_snapshots, "describe_db_snapshots", DBInstanceIdentifier=instance_id, SnapshotType="manual"
     )["DBSnapshots"]
     mine = []
     for s in out:
-        have = _tagdict(rds.list_tags_for_resource(ResourceName=s["DBSnapshotArn"])["TagList"])
+        have = tag_dict(rds.list_tags_for_resource(ResourceName=s["DBSnapshotArn"])["TagList"])
         if all(have.get(k) == v for k, v in tags.items() if k != "maintctl:run"):
             mine.append(s)
     old = sorted(mine, key=lambda s: s.get("SnapshotCreateTime") or datetime.min.replace(tzinfo=UTC), reverse=True)[
         max(keep, 1) :
     ]
     for s in old:
-        _aws(rds.delete_db_snapshot, "delete_db_snapshot", DBSnapshotIdentifier=s["DBSnapshotIdentifier"])
+        aws_call(rds.delete_db_snapshot, "delete_db_snapshot", DBSnapshotIdentifier=s["DBSnapshotIdentifier"])
     return [s["DBSnapshotIdentifier"] for s in old]

@@ -18,15 +18,15 @@ from runner.kinds.backup.verify import RestoreReport
 POLL = 0.5
 
 
-def _tags(d: Mapping[str, str]) -> list[dict[str, str]]:
+def tag_list(d: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(d.items())]
 
 
-def _tagdict(tags: Any) -> dict[str, str]:
+def tag_dict(tags: Any) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in tags or ()}
 
 
-def _wait(what: str, probe: Callable[[], str], want: str, timeout: float) -> None:
+def wait_for(what: str, probe: Callable[[], str], want: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     state = ""
     while time.monotonic() < deadline:
@@ -39,7 +39,7 @@ def _wait(what: str, probe: Callable[[], str], want: str, timeout: float) -> Non
     raise AdapterError(f"{what} is {state or 'unknown'}, not {want} (waited up to {timeout:g}s)")
 
 
-def _aws(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+def aws_call(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
     import botocore.exceptions
 
     try:
@@ -51,12 +51,12 @@ def _aws(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
 def ebs_volumes(ec2: Any, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Volumes named by ``volume_id`` or selected by every tag in ``tags``."""
     if spec.get("volume_id"):
-        out = _aws(ec2.describe_volumes, "describe_volumes", VolumeIds=[str(spec["volume_id"])])
+        out = aws_call(ec2.describe_volumes, "describe_volumes", VolumeIds=[str(spec["volume_id"])])
     else:
         filters = [{"Name": f"tag:{k}", "Values": [str(v)]} for k, v in (spec.get("tags") or {}).items()]
         if not filters:
             raise AdapterError("an ebs plan names volume_id or tags")
-        out = _aws(ec2.describe_volumes, "describe_volumes", Filters=filters)
+        out = aws_call(ec2.describe_volumes, "describe_volumes", Filters=filters)
     vols: list[dict[str, Any]] = out["Volumes"]
     if not vols:
         raise AdapterError(f"no EBS volume matches {dict(spec)}")
@@ -65,19 +65,19 @@ def ebs_volumes(ec2: Any, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def ebs_snapshot(ec2: Any, volume: Mapping[str, Any], tags: Mapping[str, str], timeout: float = 300) -> dict[str, Any]:
     """Snapshot one volume, tagged, and wait until it is completed."""
-    snap = _aws(
+    snap = aws_call(
         ec2.create_snapshot,
         "create_snapshot",
         VolumeId=volume["VolumeId"],
         Description=f"maintctl backup of {volume['VolumeId']}",
-        TagSpecifications=[{"ResourceType": "snapshot", "Tags": _tags(tags)}],
+        TagSpecifications=[{"ResourceType": "snapshot", "Tags": tag_list(tags)}],
     )
     sid = snap["SnapshotId"]
 
     def state() -> str:
         return str(ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"])
 
-    _wait(f"EBS snapshot {sid}", state, "completed", timeout)
+    wait_for(f"EBS snapshot {sid}", state, "completed", timeout)
     return dict(ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
 
 
@@ -91,43 +91,43 @@ def ebs_restore_test(
     vid = ""
     try:
         started, t0 = datetime.now(UTC), time.monotonic()
-        vol = _aws(
+        vol = aws_call(
             ec2.create_volume,
             "create_volume",
             SnapshotId=snapshot["SnapshotId"],
             AvailabilityZone=volume["AvailabilityZone"],
-            TagSpecifications=[{"ResourceType": "volume", "Tags": _tags({"maintctl:scratch": "true"})}],
+            TagSpecifications=[{"ResourceType": "volume", "Tags": tag_list({"maintctl:scratch": "true"})}],
         )
         vid = report.scratch = vol["VolumeId"]
 
         def state() -> str:
             return str(ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]["State"])
 
-        _wait(f"temporary volume {vid}", state, "available", timeout)
+        wait_for(f"temporary volume {vid}", state, "available", timeout)
         report.rto_seconds = round(time.monotonic() - t0, 3)
         report.rpo_seconds = round((started - taken).total_seconds(), 3)
         got = ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]
-        _expect(report, "volume state", got["State"], "available")
-        _expect(report, "volume size (GiB)", got["Size"], volume["Size"])
-        _expect(report, "restored from", got.get("SnapshotId"), snapshot["SnapshotId"])
-        have = _tagdict(snapshot.get("Tags"))
+        expect(report, "volume state", got["State"], "available")
+        expect(report, "volume size (GiB)", got["Size"], volume["Size"])
+        expect(report, "restored from", got.get("SnapshotId"), snapshot["SnapshotId"])
+        have = tag_dict(snapshot.get("Tags"))
         for k, v in want_tags.items():
-            _expect(report, f"snapshot tag {k}", have.get(k), v)
+            expect(report, f"snapshot tag {k}", have.get(k), v)
     except AdapterError as exc:
         report.error = str(exc)
     finally:
-        report.cleaned = _delete(lambda: ec2.delete_volume(VolumeId=vid), report, f"volume {vid}") if vid else True
+        report.cleaned = delete_temp(lambda: ec2.delete_volume(VolumeId=vid), report, f"volume {vid}") if vid else True
     return report
 
 
-def _expect(report: RestoreReport, name: str, got: Any, want: Any) -> None:
+def expect(report: RestoreReport, name: str, got: Any, want: Any) -> None:
     ok = got == want
     report.checks.append({"name": name, "ok": ok, "got": got, "expected": want})
     if not ok:
         report.differences.append(f"{name}: got {got!r}, expected {want!r}")
 
 
-def _delete(call: Callable[[], Any], report: RestoreReport, what: str) -> bool:
+def delete_temp(call: Callable[[], Any], report: RestoreReport, what: str) -> bool:
     import botocore.exceptions
 
     try:
@@ -142,10 +142,10 @@ def prune_ebs(ec2: Any, tags: Mapping[str, str], volume_id: str, keep: int) -> l
     """Delete this plan's snapshots of ``volume_id`` beyond the newest ``keep``."""
     filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items() if k != "maintctl:run"]
     filters.append({"Name": "volume-id", "Values": [volume_id]})
-    snaps = _aws(ec2.describe_snapshots, "describe_snapshots", OwnerIds=["self"], Filters=filters)["Snapshots"]
+    snaps = aws_call(ec2.describe_snapshots, "describe_snapshots", OwnerIds=["self"], Filters=filters)["Snapshots"]
     old = sorted(snaps, key=lambda s: s["StartTime"], reverse=True)[max(keep, 1) :]
     for s in old:
-        _aws(ec2.delete_snapshot, "delete_snapshot", SnapshotId=s["SnapshotId"])
+        aws_call(ec2.delete_snapshot, "delete_snapshot", SnapshotId=s["SnapshotId"])
     return [s["SnapshotId"] for s in old]
 
 
