@@ -88,3 +88,26 @@ def test_run_due(estate: Path) -> None:
     assert len(finished) == 1 and finished[0]["status"] == "succeeded"
     again = cli(estate, "run", "--due")
     assert again.returncode == 0 and "nothing due" in again.stdout
+
+
+def test_serve_runs_due_work_and_stops_on_sigterm(estate: Path) -> None:
+    import signal
+    import time
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(estate), "MAINTCTL_STATE_DIR": str(estate / "state")}
+    proc = subprocess.Popen([MAINTCTL, "--estate", str(estate), "serve", "--interval", "1", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert proc.stdout is not None
+    seen: list[dict[str, object]] = []
+    deadline = time.monotonic() + 240
+    for line in proc.stdout:
+        seen.append(json.loads(line))
+        if seen[-1]["event"] == "run.finished" or time.monotonic() > deadline:
+            break
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert any(e["event"] == "run.finished" and e["status"] == "succeeded" for e in seen)
+    assert '"stopped"' in out
+    runs = json.loads(cli(estate, "runs", "--json").stdout)
+    assert [(r["item_id"], r["status"]) for r in runs] == [("now", "succeeded")]  # once, not every pass
