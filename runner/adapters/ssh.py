@@ -139,10 +139,11 @@ def run_command(target: SSHTarget, command: str, *, timeout: float = 60, check: 
     from fabric import Connection
     from invoke.exceptions import CommandTimedOut, UnexpectedExit
 
+    # No key file: let paramiko look in ~/.ssh (Fabric rejects key_filename=None).
+    keys: dict[str, object] = {"key_filename": target.key_file} if target.key_file else {"look_for_keys": True}
     conn = Connection(
         target.address, user=target.user, port=target.port, connect_timeout=timeout,
-        connect_kwargs={"key_filename": target.key_file, "look_for_keys": target.key_file is None,
-                        "allow_agent": False},
+        connect_kwargs={**keys, "allow_agent": False},
     )
     conn.client = _client(target)
     try:

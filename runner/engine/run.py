@@ -137,8 +137,12 @@ class Engine:
         now = self.clock()
         run_id = new_run_id(now)
         limit = occurrence.max_start_delay
-        reason = (f"not started within max_start_delay ({limit}) of {occurrence.start_utc.isoformat()};"
-                  " skipped, never caught up")
+        if now < occurrence.start_utc + limit:
+            reason = (f"not started before the window's cutoff ({occurrence.cutoff_at.isoformat()}); no new work"
+                      " starts after it; skipped, never caught up")
+        else:
+            reason = (f"not started within max_start_delay ({limit}) of {occurrence.start_utc.isoformat()};"
+                      " skipped, never caught up")
         new = self.store.record_missed(NewRun(
             id=run_id, item_id=item.id, occurrence=occurrence.key, idempotency_key=f"{item.id}|{occurrence.key}",
             kind=item.kind, owner=self.owner, lease_key=f"item/{item.id}", created=now, status="missed",
