@@ -73,7 +73,16 @@ def cron_problem(expr: str) -> str | None:
         ok = croniter.is_valid(expr)
     except Exception:  # noqa: BLE001 - croniter raises assorted types for garbage
         ok = False
-    return None if ok else f"invalid cron expression {expr!r}"
+    if not ok:
+        return f"invalid cron expression {expr!r}"
+    # The scheduler evaluates cron itself (for its DST rule); accept only what it can evaluate.
+    from runner.schedule.cron import CronRule, CronSyntaxError
+
+    try:
+        CronRule.parse(expr)
+    except CronSyntaxError as exc:
+        return f"unsupported cron expression {expr!r}: {exc}"
+    return None
 
 
 @cache
