@@ -8,9 +8,6 @@ export PATH="$ROOT/.venv/bin:$PATH"
 
 say() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 run() { printf '\033[2m$ %s\033[0m\n' "$*"; "$@"; }
-# Commands whose non-zero exit is the point of the step (drift found: 2).
-expect() { local want=$1; shift; printf '\033[2m$ %s\033[0m\n' "$*"; set +e; "$@"; local rc=$?; set -e
-  [ "$rc" -eq "$want" ] || { echo "demo: expected exit $want from '$*', got $rc" >&2; exit 1; }; }
 
 say "Starting the lab: web1, web2, db1 as real hosts (network namespaces, sshd, nginx, PostgreSQL)"
 bash tests/lab/lab.sh up
@@ -19,17 +16,15 @@ bash tests/lab/lab.sh up
 export MAINTCTL_KNOWN_HOSTS="$LAB_KNOWN_HOSTS"
 # The restic repository lives in the lab's S3 as long as the lab does: keep its password beside it.
 pwfile="$LAB_RUN_DIR/secrets/demo_restic_password"
-if [ ! -s "$pwfile" ]; then
-  (umask 077; head -c 18 /dev/urandom | base64 > "$pwfile")
-  # A new password needs a new repository: empty the demo's bucket in the lab's S3.
-  python - <<'PY'
+[ -s "$pwfile" ] || (umask 077; head -c 18 /dev/urandom | base64 > "$pwfile")
+# The example plans' repositories start empty in every demo (tests may have used them with their own
+# password): empty the bucket in the lab's S3.
+python - <<'PY'
 import boto3
-s3 = boto3.resource("s3")
-bucket = s3.Bucket("maintctl-backups")
+bucket = boto3.resource("s3").Bucket("maintctl-backups")
 if bucket.creation_date:
     bucket.objects.all().delete()
 PY
-fi
 export RESTIC_PASSWORD="${RESTIC_PASSWORD:-$(cat "$pwfile")}"
 # A fresh state folder per demo: the evidence verified at the end is exactly this demo's.
 export MAINTCTL_STATE_DIR="$ROOT/.maintctl/demo-$(date -u +%Y%m%dT%H%M%SZ)"
@@ -58,12 +53,19 @@ say "Certificates: scan what is served, renew through ACME (pebble), deploy, pro
 run maintctl certs scan
 run maintctl run certs-web --force --reason "demo: renew"
 
-say "Drift: in sync, then a hand edit on web2 is found (exit 2), remediated, and in sync again"
-expect 0 maintctl drift drift-web
+say "Drift: a hand edit on web2 is found with its diff, remediated, and gone again"
+# The example playbook has a shell task check mode cannot evaluate: it stays "unknown" (exit 2),
+# never "in sync". What changes between the steps is the number of drifted findings.
+drifted() { local want=$1 out; printf '\033[2m$ maintctl drift drift-web\033[0m\n'
+  out=$(maintctl drift drift-web || true); printf '%s\n' "$out"
+  grep -q "($want drifted" <<<"$out" || { echo "demo: expected $want drifted finding(s)" >&2; exit 1; }; }
+drifted 0
 run bash tests/lab/lab.sh exec web2 sh -c 'echo "# edited by hand" >> /etc/app/app.conf'
-expect 2 maintctl drift drift-web
-run maintctl drift drift-web --remediate --force --reason "demo: undo a hand edit"
-expect 0 maintctl drift drift-web
+drifted 1
+printf '\033[2m$ maintctl drift drift-web --remediate --force --reason "demo: undo a hand edit"\033[0m\n'
+rc=0; maintctl drift drift-web --remediate --force --reason "demo: undo a hand edit" || rc=$?
+[ "$rc" -le 2 ] || { echo "demo: remediation failed (exit $rc)" >&2; exit 1; }
+drifted 0
 
 say "What happened: runs, change records, evidence"
 run maintctl runs

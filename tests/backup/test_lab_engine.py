@@ -49,6 +49,12 @@ def _maintctl(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[st
 
 @pytest.fixture()
 def env(lab_env: Any, tmp_path: Path) -> dict[str, str]:
+    import boto3
+
+    # The example plans' repositories may hold another password's repository (the demo's): start empty.
+    bucket = boto3.resource("s3").Bucket("maintctl-backups")
+    if bucket.creation_date:
+        bucket.objects.all().delete()
     return {"MAINTCTL_STATE_DIR": str(tmp_path / "state"), "MAINTCTL_KNOWN_HOSTS": str(lab_env.known_hosts),
             "RESTIC_PASSWORD": "estate-lab-restic-canary"}  # fmt: skip
 
