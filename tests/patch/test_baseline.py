@@ -21,6 +21,8 @@ def up(name: str, security: bool = False, published: datetime | None = None) -> 
         (Rules(approve="security"), up("a"), False, "not a security update"),
         (Rules(approve="security"), up("a", security=True), True, "approved security update"),
         (Rules(approve="security", include=("a*",)), up("abc"), True, "included (a*)"),
+        (Rules(approve="none", include=("a*",)), up("abc"), True, "included (a*)"),
+        (Rules(approve="none", include=("a*",)), up("b", security=True), False, "not in the baseline's include"),
         (Rules(exclude=("lab-*",)), up("lab-tool"), False, "excluded (lab-*)"),
         (Rules(include=("lab-*",), exclude=("lab-tool",)), up("lab-tool"), False, "excluded (lab-tool)"),
         (Rules(hold=("lab-tool",), include=("lab-*",)), up("lab-tool"), False, "held (lab-tool)"),

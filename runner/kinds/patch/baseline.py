@@ -4,7 +4,8 @@ Rules, in order of precedence:
 1. ``hold``: the package stays at its installed version (and is pinned on the host).
 2. ``exclude``: never approved (fnmatch patterns).
 3. ``include``: always approved, regardless of the other rules (fnmatch patterns).
-4. ``approve``: ``all`` or ``security`` (only updates from a security archive / advisory).
+4. ``approve``: ``all``, ``security`` (only updates from a security archive / advisory) or ``none``
+   (only what ``include`` names).
 5. ``approve_after_days``: an update is approved only once it has been available that long. The age
    is counted from the repository's publication date where the package manager reports one (dnf
    updateinfo) and otherwise from the first time a maintctl scan saw that candidate version (apt
@@ -21,7 +22,7 @@ from typing import Any, Literal
 
 from runner.kinds.patch.updates import Update
 
-Approve = Literal["all", "security"]
+Approve = Literal["all", "security", "none"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -67,6 +68,8 @@ def decide(update: Update, rules: Rules, *, now: datetime, first_seen: datetime 
         return Decision(update=update, approved=False, reason=f"excluded ({p})")
     if (p := _matches(update.name, rules.include)) is not None:
         return Decision(update=update, approved=True, reason=f"included ({p})")
+    if rules.approve == "none":
+        return Decision(update=update, approved=False, reason="not in the baseline's include list")
     if rules.approve == "security" and not update.security:
         return Decision(update=update, approved=False, reason="not a security update")
     if rules.approve_after_days > 0:
