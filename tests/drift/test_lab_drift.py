@@ -83,7 +83,7 @@ def findings(out: str) -> dict[tuple[str, str, str], dict[str, Any]]:
     return {(i["item"], f["target"], f["check"]): f for i in doc["items"] for f in i["findings"]}
 
 
-def test_drift_end_to_end(estate: Path, lab_env: Any) -> None:
+def test_drift_end_to_end(estate: Path, lab_env: Any, request: pytest.FixtureRequest) -> None:
     env = {**os.environ, **lab_env.env(), "MAINTCTL_STATE_DIR": str(estate / ".maintctl")}
     tag_value = f"e2e-{secrets.token_hex(4)}"
     declared, stray = f"drift-declared-{tag_value}", f"drift-stray-{tag_value}"
@@ -154,6 +154,7 @@ def test_drift_end_to_end(estate: Path, lab_env: Any) -> None:
     tagging = {"TagSet": [{"Key": "maintctl:estate", "Value": tag_value}]}
     for name in (declared, stray):
         s3.create_bucket(Bucket=name)
+        request.addfinalizer(lambda name=name: s3.delete_bucket(Bucket=name))  # the lab's moto is shared
         s3.put_bucket_tagging(Bucket=name, Tagging=tagging)
     s3.put_bucket_encryption(
         Bucket=declared,
