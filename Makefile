@@ -26,7 +26,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest -q
 
 test-unit: install

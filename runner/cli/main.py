@@ -13,7 +13,7 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from runner.errors import MaintctlError
@@ -72,7 +72,7 @@ def _log_internal(exc: BaseException) -> Path:
     path = internal_log_path()
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(f"--- {datetime.now(timezone.utc).isoformat()} argv={sys.argv!r}\n")
+        fh.write(f"--- {datetime.now(UTC).isoformat()} argv={sys.argv!r}\n")
         from runner.redact import redact_text
 
         # A secret can sit in any exception's message or locals' repr: the log is no exception.
