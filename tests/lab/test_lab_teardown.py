@@ -51,7 +51,8 @@ def leftovers() -> list[str]:
         if str(RUN) in mounts:
             found.append(f"mount seen by process {pid}")
     if RUN.exists():
-        found += [f"file {p.name}" for p in RUN.iterdir() if p.name not in ("logs", ".lab.lock", ".repo.lock")]
+        kept = ("logs", ".lab.lock", ".repo.lock", ".users")  # locks, logs and the session registry
+        found += [f"file {p.name}" for p in RUN.iterdir() if p.name not in kept]
     return sorted(set(found))
 
 

@@ -78,7 +78,9 @@ def test_rolling_patch_with_reboot_if_needed(lab: Any, tmp_path: Path) -> None:
     lab.publish("lab-tool", v)
     lab.publish("lab-kernel", v, reboot=True)
     estate = _estate(tmp_path, lab, baseline={"package_manager": "apt", "approve": "all", "exclude": ["lab-broken*"]},
-                     item={"targets": ALL, "rollout": ROLLOUT, "patch": {"baseline": "lab", "reboot": "if_needed"}})
+                     item={"targets": ALL, "rollout": ROLLOUT,
+                           "patch": {"baseline": "lab", "reboot": "if_needed",
+                                     "pre_patch": {"commands": [f"echo {v} > /var/tmp/maintctl-pre-patch"]}}})
     boots = {h: _boot_id(lab, h) for h in ("web1", "web2", "db1")}
 
     scan = json.loads(_maintctl(estate, "patch", "scan", "--json", check=True).stdout)
@@ -97,6 +99,7 @@ def test_rolling_patch_with_reboot_if_needed(lab: Any, tmp_path: Path) -> None:
         assert _installed(lab, host, "lab-kernel") == v
         assert _boot_id(lab, host) != boots[host], f"{host} was not rebooted"
         assert lab.ssh(host, "test -e /var/run/reboot-required && echo yes || echo no").stdout.strip() == "no"
+        assert lab.ssh(host, "cat /var/tmp/maintctl-pre-patch").stdout.strip() == v, "pre-patch protection did not run"
 
     status = {r["host"]: r for r in json.loads(_maintctl(estate, "patch", "status", "--json", check=True).stdout)}
     assert {h: s["state"] for h, s in status.items()} == {"web1": "compliant", "web2": "compliant", "db1": "compliant"}
@@ -190,3 +193,17 @@ def test_cutoff_reached_during_a_run_starts_no_new_batch(lab: Any, tmp_path: Pat
     run_id = (runs["runs"] if isinstance(runs, dict) else runs)[0]["id"]
     shown = json.loads(_maintctl(estate, "show", run_id, "--json", check=True).stdout)
     assert {h["host"]: h["status"] for h in shown["hosts"]}["web2"] == "not_started"
+
+
+def test_failed_pre_patch_protection_leaves_the_host_unpatched(lab: Any, tmp_path: Path) -> None:
+    v = _version()
+    lab.publish("lab-tool", v)
+    only_tool = {"package_manager": "apt", "approve": "none", "include": ["lab-tool"]}
+    estate = _estate(tmp_path, lab, baseline=only_tool, item={"targets": {"hosts": ["web1"]},
+                     "patch": {"baseline": "lab", "pre_patch": {"commands": ["echo snapshot failed >&2; exit 3"]}}})
+    before = _installed(lab, "web1", "lab-tool")
+    run = _maintctl(estate, "run", "patch-lab", "--force", "--reason", "lab test")
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr
+    assert "pre-patch protection failed" in run.stdout
+    assert _installed(lab, "web1", "lab-tool") == before
+    assert _changes(estate)[0]["close_code"] == "unsuccessful"

@@ -105,6 +105,7 @@ def index(suite: str) -> None:
     base = REPO_DIR / "dists" / suite
     bdir = base / "main/binary-amd64"
     bdir.mkdir(parents=True, exist_ok=True)
+    previous = (base / "InRelease").stat().st_mtime if (base / "InRelease").exists() else 0.0
     (REPO_DIR / "pool" / suite).mkdir(parents=True, exist_ok=True)
     packages = run(["dpkg-scanpackages", "--multiversion", f"pool/{suite}", "/dev/null"], cwd=REPO_DIR)
     (bdir / "Packages").write_text(packages)
@@ -126,6 +127,11 @@ def index(suite: str) -> None:
         (base / signed).unlink(missing_ok=True)
     _gpg("--clearsign", "--output", str(base / "InRelease"), str(base / "Release"))
     _gpg("--armor", "--detach-sign", "--output", str(base / "Release.gpg"), str(base / "Release"))
+    # HTTP Last-Modified has whole seconds: two publishes in one second would look unchanged to apt's
+    # If-Modified-Since and a host would keep the older index. Every new index is a second newer.
+    stamp = float(max(int(time.time()), int(previous) + 1))
+    for f in (*files, base / "Release", base / "InRelease", base / "Release.gpg"):
+        os.utime(f, (stamp, stamp))
 
 
 @contextmanager
