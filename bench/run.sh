@@ -6,6 +6,7 @@ PY=.venv/bin/python
 LAB=()
 if bash tests/lab/lab.sh status >/dev/null 2>&1; then LAB=(--lab); fi
 $PY bench/bench_engine.py "${LAB[@]}"
+if [ ${#LAB[@]} -gt 0 ]; then $PY bench/bench_patch.py; fi
 $PY bench/bench_backup.py
 $PY bench/bench_plan.py
 $PY bench/bench_certs.py

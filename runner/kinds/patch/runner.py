@@ -1,7 +1,8 @@
-"""The patch kind: scan each batch against the baseline, protect, install, reboot, assess.
+"""The patch kind: scan against the baseline, then per batch protect, install, reboot, assess.
 
-Per batch: the scan playbook lists pending updates; the baseline decides what is approved; the
-optional pre-patch protection runs (a backup plan or commands) on hosts about to change; the apply
+Before the first batch the scan playbook lists every host's pending updates at once (it changes
+nothing) and the baseline decides what is approved. Per batch: the optional pre-patch protection
+runs (a backup plan or commands) on hosts about to change; the apply
 playbook installs exactly the approved versions, applies holds, reboots per the item's policy and
 reports versions before and after; compliance per host is assessed, stored and recorded.
 """
@@ -39,23 +40,30 @@ class PatchRunner:
 
     def __init__(self) -> None:
         self.compliance: dict[str, HostCompliance] = {}
+        self.scans: dict[str, HostScan] = {}
         self.batches = 0
 
     def needs_change_record(self, ctx: RunContext) -> bool:
         return ctx.mode == "apply"
 
     def before(self, ctx: RunContext) -> None:
-        rules_for(ctx)  # fail before any host is touched if the baseline is missing
+        """Scan every host once, in parallel: a scan changes nothing, and the install pins its versions."""
+        rules = rules_for(ctx)  # fail before any host is touched if the baseline is missing
+        store = PatchStore.in_state_dir(ctx.state_dir)
+        try:
+            self.scans = scan_hosts(ctx, list(ctx.hosts), rules, store, datetime.now(UTC))
+        finally:
+            store.close()
+        for scan in self.scans.values():
+            ctx.evidence.record(ctx.bundle_id, "patch.scan", scan_summary(scan))
 
     def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
         rules = rules_for(ctx)
         store = PatchStore.in_state_dir(ctx.state_dir)
         self.batches += 1
         try:
-            now = datetime.now(UTC)
-            scans = scan_hosts(ctx, hosts, rules, store, now)
-            for scan in scans.values():
-                ctx.evidence.record(ctx.bundle_id, "patch.scan", scan_summary(scan))
+            missing = HostScan(host="", ok=False, message="host was not scanned")
+            scans = {h: self.scans.get(h, missing) for h in hosts}
             results = {h: HostResult(host=h, status="failed", message=scans[h].message)
                        for h in hosts if not scans[h].ok}
             todo = [h for h in hosts if scans[h].ok]
