@@ -50,17 +50,6 @@ def run(args: argparse.Namespace) -> int:
         return 1
 
 
-def _load(root: Path) -> Any:
-    import importlib
-
-    loader = importlib.import_module("runner.catalogue.loader")
-    for name in ("load_catalogue", "load"):
-        fn = getattr(loader, name, None)
-        if callable(fn):
-            return fn(root)
-    raise RuntimeError("runner.catalogue.loader has no load function")
-
-
 def _items(catalogue: Any, wanted: list[str]) -> list[Any]:
     from runner.errors import UsageError
 
@@ -85,7 +74,9 @@ def _run(args: argparse.Namespace) -> int:
     from runner.kinds.drift.report import render, to_text
 
     root = find_root(Path(args.estate) if args.estate else None)
-    catalogue = _load(root)
+    from runner.catalogue.loader import load_catalogue
+
+    catalogue = load_catalogue(root)
     items = _items(catalogue, list(args.items))
     if args.remediate:
         from runner.kinds.drift.remediate_cli import remediate_items
