@@ -1,4 +1,5 @@
-"""boto3 sessions from one factory, and AWS-tag targets resolved to hosts through EC2.
+"""boto3 sessions from one factory, AWS-tag targets resolved to hosts through EC2, and the helpers
+every kind uses around boto3 calls (error translation, waiting, tags).
 
 Settings (``settings.aws`` in the catalogue): ``profile``, ``region``, ``endpoint_url``, ``address``
 (``private`` or ``public``: which IP Ansible and SSH use for a resolved instance). The usual AWS
@@ -10,11 +11,13 @@ How kinds use it::
     aws = AwsSessions.from_settings(catalogue.settings.aws)
     s3 = aws.client("s3")                       # region/profile/endpoint applied
     ec2 = aws.client("ec2", region="eu-west-1")
+    vols = aws_call(ec2.describe_volumes, "describe_volumes", VolumeIds=[vid])   # AdapterError on failure
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,3 +115,46 @@ def _host(inst: Mapping[str, Any], address: str) -> AwsHost:
     if not ip:
         raise AdapterError(f"AWS EC2 instance {iid} has no {address} IP address")
     return AwsHost(name=iid, address=str(ip), instance_id=iid, tags=tags)
+
+
+# Helpers every kind uses around boto3 calls (EBS, RDS, ...): one error translation, one wait loop.
+
+POLL = 0.5
+FAILED_STATES = ("error", "failed", "incompatible-restore")
+
+
+def tag_list(d: Mapping[str, str]) -> list[dict[str, str]]:
+    """``{k: v}`` as the ``[{"Key": k, "Value": v}]`` list AWS APIs take (sorted, so calls are repeatable)."""
+    return [{"Key": k, "Value": v} for k, v in sorted(d.items())]
+
+
+def tag_dict(tags: Any) -> dict[str, str]:
+    """An AWS ``Tags`` list (or None) as a dict."""
+    return {t["Key"]: t["Value"] for t in tags or ()}
+
+
+def aws_call(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
+    """``call(**kwargs)``; botocore's errors become ``AdapterError`` naming ``what``."""
+    import botocore.exceptions
+
+    try:
+        return call(**kwargs)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise AdapterError(f"AWS {what}: {exc}") from exc
+
+
+def wait_for(what: str, probe: Callable[[], str], want: str, timeout: float) -> None:
+    """Poll ``probe()`` until it returns ``want``; ``AdapterError`` on a failed state or after ``timeout`` s.
+
+    The probe runs at least once, so a caller sharing one deadline across several resources still
+    sees the ones that are already done when little or no time is left.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        state = probe()
+        if state == want:
+            return
+        if state in FAILED_STATES or time.monotonic() >= deadline:
+            break
+        time.sleep(POLL)
+    raise AdapterError(f"{what} is {state or 'unknown'}, not {want} (waited up to {timeout:g}s)")

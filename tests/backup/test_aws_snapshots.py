@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 
 from runner.adapters.aws import AwsSessions
+from runner.adapters.ebs import ebs_snapshot, prune_ebs
 from runner.errors import RunFailed
 from runner.kinds.backup.rds import prune_rds, rds_instance, rds_restore_test, rds_snapshot
-from runner.kinds.backup.snapshots import ebs_restore_test, ebs_snapshot, ebs_volumes, prune_ebs
+from runner.kinds.backup.snapshots import ebs_restore_test, ebs_volumes
 
 TAGS = {"maintctl:item": "vol-backup", "maintctl:plan": "data"}
 

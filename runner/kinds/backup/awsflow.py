@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.adapters.ebs import ebs_snapshot, prune_ebs
 from runner.engine.kind import RunContext
 from runner.errors import AdapterError
 from runner.kinds.backup import rds as rdsmod
@@ -25,11 +26,11 @@ def aws_backups(ctx: RunContext, plan: Plan, *, verify_now: bool, store: BackupS
     if plan.ebs:
         ec2 = aws.client("ec2", region=plan.region)
         for vol in _volumes(ec2, plan):
-            snap = ebsmod.ebs_snapshot(ec2, vol, tags)
+            snap = ebs_snapshot(ec2, vol, tags)
             _recorded(ctx, store, "ebs", vol["VolumeId"], snap["SnapshotId"], plan)
             if verify_now:
                 reports.append(_done(ctx, store, ebsmod.ebs_restore_test(ec2, snap, vol, tags), plan))
-            ebsmod.prune_ebs(ec2, tags, vol["VolumeId"], plan.keep_count)
+            prune_ebs(ec2, tags, vol["VolumeId"], plan.keep_count, taken=[snap["SnapshotId"]])
     if plan.rds:
         rds = aws.client("rds", region=plan.region)
         for instance in plan.rds:

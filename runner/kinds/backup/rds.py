@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.adapters.aws import aws_call, tag_dict, tag_list, wait_for
 from runner.errors import AdapterError
-from runner.kinds.backup.snapshots import aws_call, delete_temp, expect, tag_dict, tag_list, token, wait_for
+from runner.kinds.backup.snapshots import delete_temp, expect, token
 from runner.kinds.backup.verify import RestoreReport
 
 

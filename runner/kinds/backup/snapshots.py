@@ -1,7 +1,8 @@
 """AWS-native backups: EBS volume snapshots and RDS DB snapshots, proven by a temporary restore.
 
 Every temporary resource (volume, DB instance) is deleted in a ``finally`` block; the report says
-whether that worked. Clients come from the engine's session factory (``runner.adapters.aws``).
+whether that worked. Clients come from the engine's session factory (``runner.adapters.aws``); taking
+and pruning EBS snapshots is ``runner.adapters.ebs`` (the patch kind's pre-patch snapshots use it too).
 """
 
 from __future__ import annotations
@@ -12,40 +13,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.adapters.aws import aws_call, tag_dict, tag_list, wait_for
 from runner.errors import AdapterError
 from runner.kinds.backup.verify import RestoreReport
-
-POLL = 0.5
-
-
-def tag_list(d: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in sorted(d.items())]
-
-
-def tag_dict(tags: Any) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in tags or ()}
-
-
-def wait_for(what: str, probe: Callable[[], str], want: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    state = ""
-    while time.monotonic() < deadline:
-        state = probe()
-        if state == want:
-            return
-        if state in ("error", "failed", "incompatible-restore"):
-            break
-        time.sleep(POLL)
-    raise AdapterError(f"{what} is {state or 'unknown'}, not {want} (waited up to {timeout:g}s)")
-
-
-def aws_call(call: Callable[..., Any], what: str, **kwargs: Any) -> Any:
-    import botocore.exceptions
-
-    try:
-        return call(**kwargs)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
-        raise AdapterError(f"AWS {what}: {exc}") from exc
 
 
 def ebs_volumes(ec2: Any, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -61,24 +31,6 @@ def ebs_volumes(ec2: Any, spec: Mapping[str, Any]) -> list[dict[str, Any]]:
     if not vols:
         raise AdapterError(f"no EBS volume matches {dict(spec)}")
     return vols
-
-
-def ebs_snapshot(ec2: Any, volume: Mapping[str, Any], tags: Mapping[str, str], timeout: float = 300) -> dict[str, Any]:
-    """Snapshot one volume, tagged, and wait until it is completed."""
-    snap = aws_call(
-        ec2.create_snapshot,
-        "create_snapshot",
-        VolumeId=volume["VolumeId"],
-        Description=f"maintctl backup of {volume['VolumeId']}",
-        TagSpecifications=[{"ResourceType": "snapshot", "Tags": tag_list(tags)}],
-    )
-    sid = snap["SnapshotId"]
-
-    def state() -> str:
-        return str(ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0]["State"])
-
-    wait_for(f"EBS snapshot {sid}", state, "completed", timeout)
-    return dict(ec2.describe_snapshots(SnapshotIds=[sid])["Snapshots"][0])
 
 
 def ebs_restore_test(
@@ -136,17 +88,6 @@ def delete_temp(call: Callable[[], Any], report: RestoreReport, what: str) -> bo
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         report.differences.append(f"temporary {what} left behind: {exc}")
         return False
-
-
-def prune_ebs(ec2: Any, tags: Mapping[str, str], volume_id: str, keep: int) -> list[str]:
-    """Delete this plan's snapshots of ``volume_id`` beyond the newest ``keep``."""
-    filters = [{"Name": f"tag:{k}", "Values": [v]} for k, v in tags.items() if k != "maintctl:run"]
-    filters.append({"Name": "volume-id", "Values": [volume_id]})
-    snaps = aws_call(ec2.describe_snapshots, "describe_snapshots", OwnerIds=["self"], Filters=filters)["Snapshots"]
-    old = sorted(snaps, key=lambda s: s["StartTime"], reverse=True)[max(keep, 1) :]
-    for s in old:
-        aws_call(ec2.delete_snapshot, "delete_snapshot", SnapshotId=s["SnapshotId"])
-    return [s["SnapshotId"] for s in old]
 
 
 def token() -> str:
