@@ -37,6 +37,12 @@ def _manager(sources: Sequence[Path]) -> Any:
 
 def connection_vars(sources: Sequence[Path], host: str) -> dict[str, Any]:
     """The templated connection variables of ``host``; ``AdapterError`` if the host is unknown."""
+    return host_vars(sources, host, CONNECTION_VARS)
+
+
+def host_vars(sources: Sequence[Path], host: str, names: Sequence[str]) -> dict[str, Any]:
+    """The templated values of the variables ``names`` of ``host`` (those it has; group_vars, host_vars
+    and inventory plugins included); ``AdapterError`` if the host is unknown."""
     from ansible.template import Templar
 
     loader, inventory, variables = _manager(sources)
@@ -46,7 +52,7 @@ def connection_vars(sources: Sequence[Path], host: str) -> dict[str, Any]:
     all_vars = variables.get_vars(host=entry, include_hostvars=False)
     templar = Templar(loader=loader, variables=all_vars)
     out: dict[str, Any] = {}
-    for name in CONNECTION_VARS:
+    for name in names:
         if name in all_vars:
             try:
                 out[name] = templar.template(all_vars[name])

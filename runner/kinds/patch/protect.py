@@ -1,8 +1,11 @@
-"""Pre-patch protection: before a host changes, run a backup plan or commands on it.
+"""Pre-patch protection: before a host changes, back it up, run commands on it or snapshot its disks.
 
-``pre_patch`` in the item's patch settings:
+``pre_patch`` in the item's patch settings, any of (run in this order; a host that fails one step
+gets no further step):
   ``{backup_plan: NAME}``  back up the host with that plan (restic / pg_dump, as the backup kind does);
-  ``{commands: [CMD, ...]}``  run each command on the host over SSH (e.g. an LVM or ZFS snapshot).
+  ``{commands: [CMD, ...]}``  run each command on the host over SSH (e.g. an LVM or ZFS snapshot);
+  ``{aws_snapshot: {...}}``  snapshot every EBS volume of the host's EC2 instance (``awssnap``), last
+  so the snapshots are as close to the patch as possible.
 A host whose protection fails is not patched.
 """
 
@@ -18,6 +21,7 @@ from runner.errors import MaintctlError
 def protect(ctx: RunContext, hosts: Sequence[str], spec: Mapping[str, Any]) -> dict[str, str]:
     """Protect each host; return host -> why protection failed (hosts that passed are absent)."""
     failed: dict[str, str] = {}
+    details: dict[str, dict[str, Any]] = {}
     plan = spec.get("backup_plan")
     if plan:
         failed.update(_backup(ctx, hosts, str(plan)))
@@ -31,9 +35,16 @@ def protect(ctx: RunContext, hosts: Sequence[str], spec: Mapping[str, Any]) -> d
                 tools.ssh(ctx, host, str(command), timeout=600)
             except MaintctlError as exc:
                 failed[host] = f"{command}: {exc}"
+    remaining = [h for h in hosts if h not in failed]
+    if spec.get("aws_snapshot") is not None and remaining:  # {} is a valid request: every default
+        from runner.kinds.patch.awssnap import aws_snapshots
+
+        snap_failed, snaps = aws_snapshots(ctx, remaining, spec["aws_snapshot"])
+        failed.update(snap_failed)
+        details.update({h: {"aws_snapshot": d} for h, d in snaps.items()})
     for host in hosts:
         ctx.evidence.record(ctx.bundle_id, "patch.protect", {"host": host, "ok": host not in failed,
-                                                              "message": failed.get(host, "")})
+                                                              "message": failed.get(host, ""), **details.get(host, {})})
     return failed
 
 

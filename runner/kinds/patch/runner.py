@@ -2,7 +2,7 @@
 
 Before the first batch the scan playbook lists every host's pending updates at once (it changes
 nothing) and the baseline decides what is approved. Per batch: the optional pre-patch protection
-runs (a backup plan or commands) on hosts about to change; the apply
+runs (a backup plan, commands, EBS snapshots) on hosts about to change; the apply
 playbook installs exactly the approved versions, applies holds, reboots per the item's policy and
 reports versions before and after; compliance per host is assessed, stored and recorded.
 """
