@@ -10,8 +10,6 @@ import argparse
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,18 +33,61 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``argv`` naming a command, only that command's module is imported."""
     parser = argparse.ArgumentParser(
         prog="maintctl",
         description="Plan, run and prove routine infrastructure maintenance declared in a git estate.",
     )
     parser.add_argument("--estate", metavar="DIR", help="estate root (default: nearest folder with maintenance/)")
-    parser.add_argument("--version", action="version", version=f"maintctl {_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in _commands_for(argv):
         module = importlib.import_module(COMMANDS[name])
         module.register(sub)
     return parser
+
+
+def _commands_for(argv: Sequence[str] | None) -> list[str]:
+    """Every command, unless ``argv`` picks one: then the others' modules need not be imported.
+
+    The command is the first argument that names one and is not the value of ``--estate``; anything
+    that makes the choice unclear (``--help`` before it, no command at all) registers every command so
+    that help and error messages list them all.
+    """
+    if argv is None:
+        return list(COMMANDS)
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == "--estate":
+            skip = True
+            continue
+        if arg.startswith("-"):
+            if arg in ("-h", "--help", "--version"):
+                break
+            continue
+        return [arg] if arg in COMMANDS else list(COMMANDS)
+    return list(COMMANDS)
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, looking the version up only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        sys.stdout.write(f"maintctl {_version()}\n")
+        parser.exit()
 
 
 def _version() -> str:
@@ -64,6 +105,8 @@ def internal_log_path() -> Path:
     try:
         base.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError:
+        import tempfile
+
         base = Path(tempfile.gettempdir())
     return base / "internal-errors.log"
 
@@ -73,6 +116,8 @@ def _log_internal(exc: BaseException) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
         fh.write(f"--- {datetime.now(UTC).isoformat()} argv={sys.argv!r}\n")
+        import traceback
+
         from runner.redact import redact_text
 
         # A secret can sit in any exception's message or locals' repr: the log is no exception.
@@ -81,7 +126,7 @@ def _log_internal(exc: BaseException) -> Path:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from runner.catalogue.model import Catalogue, Freeze, Item, Window
 from runner.errors import CatalogueError, Problem, UsageError
-from runner.plan.model import Flag, OverlapBook, Plan, PlannedItem
+from runner.plan.model import Flag, OverlapBook, Plan, PlannedItem, count_codes
 from runner.plan.overlaps import Times, Toucher, item_pairs, window_overlaps
 from runner.plan.targets import HostResolver
 from runner.schedule import FreezeInterval, compile_rule, freeze_intervals, occurrences, zone
@@ -144,6 +144,7 @@ def _flag_freezes(
     which: dict[tuple[str, frozenset[str]], tuple[str, ...]] = {}
     covers: dict[tuple[str, frozenset[str]], bool] = {}
     shared: dict[tuple[str, bool, tuple[str, ...]], dict[int, list[Flag]]] = {}
+    counted: dict[tuple[str, bool, tuple[str, ...]], dict[str, int]] = {}
     for p in planned:
         frozen = hits.get(p.item.window)
         if not frozen:
@@ -159,7 +160,9 @@ def _flag_freezes(
         key = (p.item.window, p.item.emergency, applicable)
         if key not in shared:
             shared[key] = _freeze_flags(frozen, set(applicable), p.item.emergency)
+            counted[key] = count_codes(shared[key])
         p.occurrence_flags = shared[key]  # shared, never mutated
+        p.occurrence_flag_counts = counted[key]
 
 
 def _covers(cache: dict[tuple[str, frozenset[str]], bool], freeze: Freeze, groups: frozenset[str]) -> bool:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Literal
 
 from runner.catalogue.model import Item
-from runner.plan.overlaps import PairIndex, Times
+from runner.plan.overlaps import PairIndex, Pairs, Times
 from runner.schedule import Occurrence
 
 FlagCode = Literal["FROZEN", "EMERGENCY-OVERRIDE", "TOO-SHORT", "OVERLAP", "NEVER-FIRES"]
@@ -81,6 +81,8 @@ class PlannedItem:
     occurrences: tuple[Occurrence, ...]
     item_flags: tuple[Flag, ...] = ()
     occurrence_flags: dict[int, list[Flag]] = field(default_factory=dict)
+    # Per flag code, how many occurrences ``occurrence_flags`` flags: computed once per shared dict.
+    occurrence_flag_counts: Mapping[str, int] = field(default_factory=dict)
     book: OverlapBook | None = None
     _flag_counts: dict[str, int] | None = field(default=None, repr=False)
 
@@ -113,13 +115,23 @@ class PlannedItem:
         counts: dict[str, int] = {}
         for f in self.item_flags:
             counts[f.code] = len(self.occurrences) or 1
-        for flags in self.occurrence_flags.values():
-            for code in {f.code for f in flags}:
-                counts[code] = counts.get(code, 0) + 1
+        if self.occurrence_flags and not self.occurrence_flag_counts:
+            self.occurrence_flag_counts = count_codes(self.occurrence_flags)
+        for code, n in self.occurrence_flag_counts.items():
+            counts[code] = counts.get(code, 0) + n
         overlapping = self.book.overlapping(self.item.id) if self.book is not None else 0
         if overlapping:
             counts["OVERLAP"] = overlapping
         return counts
+
+
+def count_codes(flags: Mapping[int, Sequence[Flag]]) -> dict[str, int]:
+    """Per flag code, how many occurrences carry it."""
+    counts: dict[str, int] = {}
+    for per in flags.values():
+        for code in {f.code for f in per}:
+            counts[code] = counts.get(code, 0) + 1
+    return counts
 
 
 class OverlapBook:
@@ -129,18 +141,19 @@ class OverlapBook:
     def __init__(
         self,
         planned: Sequence[PlannedItem],
-        found: Mapping[tuple[int, int], list[str]],
+        pairs: Pairs,
         keys: Mapping[str, Mapping[str, int]],
         times: Mapping[str, Times],
     ) -> None:
         self._planned = planned
-        self._found = found
+        self._found = pairs.found
+        self._partners = pairs.partners
         self._keys = keys
         self._times = times
         self._refs: dict[str, list[OverlapRef]] | None = None
-        self._partners: dict[int, set[str]] | None = None
         self._position = {p.item.id: i for i, p in enumerate(planned)}
         self._indexes: dict[tuple[str, str], PairIndex] = {}
+        self._counted: dict[tuple[str, frozenset[str]], int] = {}
 
     def _index(self, wa: str, wb: str) -> PairIndex:
         found = self._indexes.get((wa, wb))
@@ -170,20 +183,19 @@ class OverlapBook:
         if not windows:
             return 0
         window = self._planned[self._position[item_id]].item.window
-        mine = self._keys[window]
-        mask = 0
-        for w in windows:
-            mask |= mine.get(w, 0)
-        return mask.bit_count()
+        # Items of one window with the same partner windows are common: OR the masks once per shape.
+        key = (window, frozenset(windows))
+        found = self._counted.get(key)
+        if found is None:
+            mine = self._keys[window]
+            mask = 0
+            for w in windows:
+                mask |= mine.get(w, 0)
+            found = self._counted[key] = mask.bit_count()
+        return found
 
     def partner_windows(self, item_id: str) -> set[str]:
         """The windows of the items ``item_id`` overlaps with."""
-        if self._partners is None:
-            partners: dict[int, set[str]] = {}
-            for a, b in self._found:
-                partners.setdefault(a, set()).add(self._planned[b].item.window)
-                partners.setdefault(b, set()).add(self._planned[a].item.window)
-            self._partners = partners
         index = self._position.get(item_id)
         return self._partners.get(index, set()) if index is not None else set()
 

@@ -98,9 +98,15 @@ class Toucher(NamedTuple):
     hosts: tuple[str, ...]
 
 
-def item_pairs(
-    touchers: Sequence[Toucher], adjacency: Mapping[str, Mapping[str, object]]
-) -> dict[tuple[int, int], list[str]]:
+class Pairs(NamedTuple):
+    """What :func:`item_pairs` finds: overlapping item pairs with their shared hosts, and per item the
+    windows of the items it overlaps."""
+
+    found: dict[tuple[int, int], list[str]]
+    partners: dict[int, set[str]]
+
+
+def item_pairs(touchers: Sequence[Toucher], adjacency: Mapping[str, Mapping[str, object]]) -> Pairs:
     """Item index pairs ``(a, b)``, ``a < b``, in overlapping windows, with the hosts they share.
 
     ``adjacency`` maps each window to the windows it overlaps (as :func:`window_overlaps` returns).
@@ -119,6 +125,7 @@ def item_pairs(
     for host, ids in host_shapes.items():
         classes.setdefault(tuple(ids), []).append(host)
     found: dict[tuple[int, int], list[str]] = {}
+    partners: dict[int, set[str]] = {}
     for shape_ids, members in classes.items():
         buckets: dict[str, list[int]] = {}
         for shape in shape_ids:
@@ -128,8 +135,16 @@ def item_pairs(
             for wb in adjacency.get(wa, ()):
                 if wb < wa or wb not in buckets:
                     continue
+                items_b = buckets[wb]
+                if wa == wb and len(items_a) < 2:
+                    continue
+                # Partner windows per bucket, not per pair: pairs grow with the square of a bucket.
                 for a in items_a:
-                    for b in buckets[wb]:
+                    partners.setdefault(a, set()).add(wb)
+                for b in items_b:
+                    partners.setdefault(b, set()).add(wa)
+                for a in items_a:
+                    for b in items_b:
                         if a != b and (wa != wb or a < b):
                             found.setdefault((a, b) if a < b else (b, a), []).extend(members)
-    return found
+    return Pairs(found, partners)

@@ -152,15 +152,20 @@ def summary_lines(plan: Plan) -> Iterator[str]:
     """One line per item (occurrences, first start, flag counts), then the conflict totals."""
     yield f"Plan {plan.start.isoformat()} .. {plan.end.isoformat()}: {len(plan.items)} item(s)"
     rows = []
+    firsts: dict[str, str] = {}  # per window: items share their window's occurrences
     for planned in plan.items:
-        first = planned.occurrences[0].start.strftime("%Y-%m-%d %H:%M %z") if planned.occurrences else "-"
+        window = planned.item.window
+        first = firsts.get(window)
+        if first is None:
+            occs = planned.occurrences
+            first = firsts[window] = occs[0].start.strftime("%Y-%m-%d %H:%M %z") if occs else "-"
         counts = planned.flag_counts
         flags = ", ".join(f"{code} x{n}" for code, n in sorted(counts.items()))
         rows.append(
             (
                 planned.item.id,
                 planned.item.kind,
-                planned.item.window,
+                window,
                 str(len(planned.hosts)),
                 str(len(planned.occurrences)),
                 first,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from runner.catalogue.model import Window
 from runner.errors import CatalogueError, Problem
 from runner.schedule.cron import CronRule, CronSyntaxError
-from runner.schedule.dst import resolve_local
+from runner.schedule.dst import ZoneDays
 from runner.schedule.rrule import RRule, RRuleSyntaxError
 
 Rule = CronRule | RRule
@@ -131,10 +131,10 @@ def local_starts(
     if lo >= hi:
         return
     previous: datetime | None = None
+    resolve = ZoneDays.of(tz).resolve
     for value in rule.between(lo - offset, hi - offset):
         nominal = value + offset
-        local = resolve_local(nominal, tz)
-        utc = local.astimezone(UTC)
+        local, utc = resolve(nominal)
         if utc < start_utc or (previous is not None and utc <= previous):
             continue
         if utc >= end_utc or (last_date is not None and local.date() > last_date):

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runner.catalogue.model import Window
 from runner.schedule import occurrences
-from runner.schedule.dst import exists, is_ambiguous, resolve_local
+from runner.schedule.dst import ZoneDays, exists, is_ambiguous, resolve_local
 
 ZONES = ("Europe/Berlin", "America/New_York", "Australia/Lord_Howe", "Asia/Kolkata")
 # Transition days of 2026 (and Kolkata, which has none, on the same dates).
@@ -109,3 +110,38 @@ def test_rrule_and_cron_agree_on_transition_days(zone: str, pick: int, at: time,
     a, b = occurrences(cron, lo, hi), occurrences(rrule, lo, hi)
     assert [o.start_utc for o in a] == [o.start_utc for o in b]
     assert [o.key for o in a] == [o.key for o in b]
+
+
+# Zones with transitions at local midnight (Santiago, Havana) and a half-hour shift (Lord Howe) test the
+# per-day shortcut's edges; Kolkata has no transitions at all.
+FAST_PATH_ZONES = (*ZONES, "America/Santiago", "America/Havana", "Asia/Beirut", "Pacific/Chatham")
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.sampled_from(FAST_PATH_ZONES),
+    st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)),
+)
+def test_zone_days_matches_the_rule(zone: str, naive: datetime) -> None:
+    """The plan's per-day shortcut gives exactly the instants of :func:`resolve_local`, transition days too."""
+    tz = ZoneInfo(zone)
+    local, utc = ZoneDays(tz).resolve(naive)
+    want = resolve_local(naive, tz)
+    assert (local, local.utcoffset(), local.tzinfo) == (want, want.utcoffset(), tz)
+    assert utc == want and utc.tzinfo is UTC
+    assert local.replace(tzinfo=None) == want.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize("zone", FAST_PATH_ZONES)
+def test_zone_days_on_every_transition_day(zone: str) -> None:
+    """Every quarter hour of every day of two years, against the rule (transition days included)."""
+    tz = ZoneInfo(zone)
+    days = ZoneDays(tz)
+    naive = datetime(2026, 1, 1)
+    while naive < datetime(2028, 1, 1):
+        local, utc = days.resolve(naive)
+        want = resolve_local(naive, tz)
+        assert (local.replace(tzinfo=None), local.utcoffset(), utc) == (
+            want.replace(tzinfo=None), want.utcoffset(), want.astimezone(UTC),
+        ), naive
+        naive += timedelta(minutes=15)
