@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -45,27 +44,32 @@ def window_overlaps(times: Mapping[str, Times]) -> dict[str, dict[str, int]]:
     One sweep over all occurrences. Masks make the per-item question "how many of my occurrences
     overlap any of my partners' windows" an OR and a bit count.
     """
-    found: dict[str, defaultdict[str, int]] = {name: defaultdict(int) for name in times}
+    found: dict[str, dict[str, int]] = {name: {} for name in times}
     events = sorted(
         (start, end, name, i)
         for name, t in times.items()
         for i, (start, end) in enumerate(zip(t.starts, t.ends, strict=True))
     )
-    active: list[tuple[float, str, int]] = []
-    for start, end, name, i in events:
+    # Active entries carry their own bit and their window's mask dict, so the inner loop (every pair
+    # of occurrences that overlap: hundreds of thousands in a large estate) does no lookups by name.
+    active: list[tuple[float, int, str, int, dict[str, int]]] = []
+    pop, push = heapq.heappop, heapq.heappush
+    for seq, (start, end, name, i) in enumerate(events):
         while active and active[0][0] <= start:
-            heapq.heappop(active)
+            pop(active)
         mine = found[name]
-        for _end, other, j in active:
-            mine[other] |= 1 << i
-            found[other][name] |= 1 << j
+        bit = 1 << i
+        for _end, _seq, other, other_bit, theirs in active:
+            if other != name:  # a window's own overlaps are set whole below
+                mine[other] = mine.get(other, 0) | bit
+                theirs[name] = theirs.get(name, 0) | other_bit
         if end > start:
-            heapq.heappush(active, (end, name, i))
+            push(active, (end, seq, name, bit, mine))
     keys: dict[str, dict[str, int]] = {}
     for name, per in found.items():
-        keys[name] = dict(per)
+        keys[name] = per
         if times[name].starts:
-            keys[name][name] = (1 << len(times[name].starts)) - 1
+            per[name] = (1 << len(times[name].starts)) - 1
     return keys
 
 

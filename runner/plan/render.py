@@ -174,8 +174,10 @@ def summary_lines(plan: Plan) -> Iterator[str]:
         )
     header = ("item", "kind", "window", "hosts", "occurrences", "first start", "flags")
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)]
-    yield "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
+    # One format string for every row: ten thousand rows of per-cell ljust and join add up.
+    line = "  ".join(f"{{{i}:<{w}}}" for i, w in enumerate(widths))
+    yield line.format(*header).rstrip()
     for row in rows:
-        yield "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip()
+        yield line.format(*row).rstrip()
     yield f"Overlapping item pairs: {plan.overlap_count}; windows that never fire: {len(plan.never_fires)}"
     yield summary_line(plan)
