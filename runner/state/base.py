@@ -1,4 +1,4 @@
-"""The state store port: runs, per-host and per-step results, leases and the at-most-once rule.
+"""The state store port: runs, per-host and per-step results, leases, the at-most-once rule and kind facts.
 
 Every implementation (SQLite embedded, PostgreSQL for several runners) passes the one contract test
 suite in ``tests/state/test_contract.py``. The engine talks to nothing but this interface.
@@ -27,9 +27,31 @@ Leases
     returns False and changes nothing. Acquisition is atomic: of several owners racing for a key
     exactly one wins. ``renew`` extends a lease only while we still hold it (False once it expired
     and someone else took it, or it was released). ``release`` drops it if it is ours (no-op otherwise).
+Kind facts
+    What a kind must remember across runs (when a package version was first seen, a backup item's run
+    counter, its backups and restore tests) lives here too, so that runners sharing one PostgreSQL
+    store share it. Three small shapes, each scoped by a ``namespace`` (by convention the kind's name):
+
+    * documents: one JSON value per ``(namespace, key)``. ``put_fact`` writes it (last writer wins);
+      ``put_facts_if_absent`` writes each value only where its key has none yet and returns what is
+      stored for every key given, so racing writers all get the one value that won (the first
+      sighting of a package version is decided once for every runner). ``get_fact`` reads one,
+      ``list_facts`` every key of a namespace starting with ``prefix``, in key order (bytewise).
+    * logs: ``append_log`` adds one JSON object to the append-only stream ``(namespace, stream)`` and
+      returns it with its id (increasing, never reused) and ``at`` (``now``). ``read_log`` returns the
+      newest first (by ``at``, then id), at most ``limit``, optionally only entries whose top-level
+      fields equal the given ``where`` values (str, int or bool; compared by JSON type and value, so
+      ``True`` never matches ``1``; a missing field matches nothing).
+    * counters: ``increment`` adds ``by`` atomically and returns the new value (racing increments are
+      never lost); ``counter`` reads one (0 when never incremented).
+
+    Values must be JSON (dicts with str keys, lists, tuples, str, int, float, bool, None; no NaN):
+    anything else raises ``StateError`` naming the namespace and key before anything is written.
+    Namespaces, keys and streams are non-empty strings; ``where`` fields are identifiers.
 Time
     All instants are timezone-aware UTC ``datetime``; ``now`` parameters exist so that tests and the
-    engine agree on one clock. Implementations never read the wall clock when ``now`` is given.
+    engine agree on one clock. Implementations never read the wall clock when ``now`` is given, and
+    reject a naive ``now`` with ``StateError``.
 """
 
 from __future__ import annotations
@@ -172,6 +194,30 @@ class Lease:
         return self.expires <= now
 
 
+@dataclass(frozen=True, kw_only=True)
+class Fact:
+    """One kind fact: a JSON value under (namespace, key), with when it was last written."""
+
+    namespace: str
+    key: str
+    value: Any
+    updated: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class LogEntry:
+    """One entry of a kind's append-only log."""
+
+    namespace: str
+    stream: str
+    id: int
+    at: datetime
+    value: Mapping[str, Any]
+
+
+LogFilter = Mapping[str, str | int | bool]
+
+
 class StateStore(Protocol):
     """Where runs, results and leases live. Every method raises ``StateError`` on storage failure."""
 
@@ -260,6 +306,44 @@ class StateStore(Protocol):
         ...
 
     def lease(self, key: str) -> Lease | None:
+        ...
+
+    # kind facts -------------------------------------------------------------------------------
+    def put_fact(self, namespace: str, key: str, value: Any, now: datetime | None = None) -> Fact:
+        """Write ``value`` under (namespace, key), replacing what was there."""
+        ...
+
+    def put_facts_if_absent(
+        self, namespace: str, values: Mapping[str, Any], now: datetime | None = None
+    ) -> dict[str, Fact]:
+        """Write each value whose key has none yet (atomically); return what is stored for every key."""
+        ...
+
+    def get_fact(self, namespace: str, key: str) -> Fact | None:
+        ...
+
+    def list_facts(self, namespace: str, prefix: str = "") -> list[Fact]:
+        """Every fact of ``namespace`` whose key starts with ``prefix``, in key order."""
+        ...
+
+    def append_log(
+        self, namespace: str, stream: str, value: Mapping[str, Any], now: datetime | None = None
+    ) -> LogEntry:
+        """Append one JSON object to the stream; ``at`` is ``now``."""
+        ...
+
+    def read_log(
+        self, namespace: str, stream: str, *, where: LogFilter | None = None, limit: int = 100
+    ) -> list[LogEntry]:
+        """Newest first; only entries whose top-level fields equal ``where``'s values."""
+        ...
+
+    def increment(self, namespace: str, key: str, by: int = 1) -> int:
+        """Add ``by`` to the counter atomically and return its new value."""
+        ...
+
+    def counter(self, namespace: str, key: str) -> int:
+        """The counter's value, 0 if it was never incremented."""
         ...
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from runner.errors import StateError
 from runner.state import _rows as rows
+from runner.state._facts import POSTGRES_SCHEMA, PostgresFacts
 from runner.state.base import (
     BatchRecord,
     HostRecord,
@@ -53,12 +54,12 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE TABLE IF NOT EXISTS leases (
   key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires DOUBLE PRECISION NOT NULL
 );
-"""
+""" + POSTGRES_SCHEMA
 
 _RUN_SELECT = "SELECT " + ", ".join(rows.RUN_COLUMNS) + " FROM runs"  # noqa: S608 - fixed columns
 
 
-class PostgresStateStore:
+class PostgresStateStore(PostgresFacts):
     """``StateStore`` on a PostgreSQL database (``dsn`` as libpq accepts it)."""
 
     name = "postgresql"

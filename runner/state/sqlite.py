@@ -18,6 +18,7 @@ from typing import Any
 
 from runner.errors import StateError
 from runner.state import _rows as rows
+from runner.state._facts import SQLITE_SCHEMA, SQLiteFacts
 from runner.state.base import (
     BatchRecord,
     HostRecord,
@@ -55,12 +56,12 @@ CREATE TABLE IF NOT EXISTS steps (
   PRIMARY KEY (run_id, seq)
 );
 CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires REAL NOT NULL);
-"""
+""" + SQLITE_SCHEMA
 
 _RUN_SELECT = "SELECT " + ", ".join(rows.RUN_COLUMNS) + " FROM runs"  # noqa: S608 - fixed columns
 
 
-class SQLiteStateStore:
+class SQLiteStateStore(SQLiteFacts):
     """``StateStore`` on one SQLite file. Thread-safe (one connection behind a lock)."""
 
     name = "sqlite"
@@ -99,8 +100,10 @@ class SQLiteStateStore:
                 raise StateError(f"{self.path}: state store busy or unwritable: {exc}") from exc
             try:
                 yield self._db
-            except BaseException:
+            except BaseException as exc:
                 self._db.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StateError(f"{self.path}: {exc}") from exc
                 raise
             else:
                 self._db.execute("COMMIT")

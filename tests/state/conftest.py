@@ -56,7 +56,7 @@ def _truncate(dsn: str) -> None:
     import psycopg
 
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE runs, batches, hosts, steps, leases")
+        conn.execute("TRUNCATE runs, batches, hosts, steps, leases, facts, fact_log, fact_counters")
 
 
 @pytest.fixture

@@ -149,10 +149,9 @@ def _race_lease(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
         store.close()
 
 
-@pytest.mark.parametrize("target", [_race_create, _race_lease], ids=["occurrence", "lease"])
-def test_processes_racing_for_one_occurrence(store: StateStore, store_spec: StoreSpec, target: Any) -> None:
+def _race(store_spec: StoreSpec, target: Any, racers: int = 4) -> list[Any]:
+    """Start ``racers`` processes on their own connections, released at once; their reports, none an error."""
     ctx = mp.get_context("fork")
-    racers = 4
     barrier, out = ctx.Barrier(racers), ctx.Queue()
     procs = [ctx.Process(target=target, args=(store_spec, barrier, n, out)) for n in range(racers)]
     for p in procs:
@@ -161,6 +160,12 @@ def test_processes_racing_for_one_occurrence(store: StateStore, store_spec: Stor
     for p in procs:
         p.join(timeout=60)
     assert [r for r in results if r[0] == "error"] == []
+    return results
+
+
+@pytest.mark.parametrize("target", [_race_create, _race_lease], ids=["occurrence", "lease"])
+def test_processes_racing_for_one_occurrence(store: StateStore, store_spec: StoreSpec, target: Any) -> None:
+    results = _race(store_spec, target)
     winners = [n for verdict, n in results if verdict == "won"]
     assert len(winners) == 1, results
     if target is _race_create:
@@ -200,3 +205,176 @@ def test_open_store_honours_settings_and_env(tmp_path: Path, monkeypatch: pytest
     assert (tmp_path / "env.db").exists()
     with pytest.raises(StateError, match="unknown state backend"):
         open_store(tmp_path, {"backend": "mysql"})
+
+
+# kind facts ---------------------------------------------------------------------------------------
+def test_fact_documents(store: StateStore) -> None:
+    assert store.get_fact("patch", "a") is None and store.list_facts("patch") == []
+    put = store.put_fact("patch", "compliance/web1", {"state": "compliant", "n": [1, 2]}, T0)
+    assert put.value == {"state": "compliant", "n": [1, 2]} and put.updated == T0
+    store.put_fact("patch", "compliance/web1", {"state": "failed"}, T0 + timedelta(minutes=1))
+    got = store.get_fact("patch", "compliance/web1")
+    assert got is not None and got.value == {"state": "failed"} and got.updated == T0 + timedelta(minutes=1)
+    assert got.updated.tzinfo is not None and got.updated.utcoffset() == timedelta(0)
+    for key in ("compliance/db1", "compliance/web2", "compliancy", "first_seen/web1/curl/8.0", "c%_/x", "c%x"):
+        store.put_fact("patch", key, "é" if key == "compliancy" else 1, T0)
+    store.put_fact("backup", "compliance/zz", None, T0)
+    assert [f.key for f in store.list_facts("patch", "compliance/")] == [
+        "compliance/db1", "compliance/web1", "compliance/web2"]  # bytewise key order, other namespace apart
+    assert [f.key for f in store.list_facts("patch", "c%_")] == ["c%_/x"]  # no LIKE wildcards
+    assert len(store.list_facts("patch")) == 7
+    assert store.get_fact("patch", "compliancy").value == "é"  # type: ignore[union-attr]
+    assert store.get_fact("backup", "compliance/zz").value is None  # type: ignore[union-attr]
+
+
+def test_put_if_absent_keeps_the_first_value(store: StateStore) -> None:
+    first = store.put_facts_if_absent("patch", {"w/curl/1": {"at": "t0"}, "w/vim/2": {"at": "t0"}}, T0)
+    assert {k: (f.value, f.updated) for k, f in first.items()} == {
+        "w/curl/1": ({"at": "t0"}, T0), "w/vim/2": ({"at": "t0"}, T0)}
+    later = store.put_facts_if_absent("patch", {"w/curl/1": {"at": "t1"}, "w/git/3": {"at": "t1"}},
+                                      T0 + timedelta(days=1))
+    assert {k: f.value["at"] for k, f in later.items()} == {"w/curl/1": "t0", "w/git/3": "t1"}
+    assert later["w/curl/1"].updated == T0
+    assert store.put_facts_if_absent("patch", {}) == {}
+    many = {f"h/pkg{i}/1": i for i in range(1200)}  # more keys than one IN list holds
+    assert {k: f.value for k, f in store.put_facts_if_absent("bulk", many, T0).items()} == many
+
+
+@pytest.mark.parametrize("bad", [{1: "int key"}, {"when": T0}, [set()], float("nan"), object()],
+                         ids=["int-key", "datetime", "set", "nan", "object"])
+def test_facts_reject_values_that_are_not_json(store: StateStore, bad: Any) -> None:
+    with pytest.raises(StateError, match=r"fact patch/k: value is not JSON"):
+        store.put_fact("patch", "k", bad)
+    with pytest.raises(StateError, match=r"fact patch/k: value is not JSON"):
+        store.put_facts_if_absent("patch", {"fine": 1, "k": bad})
+    with pytest.raises(StateError, match=r"log backup/backups: value is not JSON"):
+        store.append_log("backup", "backups", {"x": bad})
+    assert store.list_facts("patch") == [] and store.read_log("backup", "backups") == []  # nothing half-written
+
+
+def test_facts_reject_bad_names_and_naive_times(store: StateStore) -> None:
+    with pytest.raises(StateError, match="namespace must be a non-empty string"):
+        store.put_fact("", "k", 1)
+    with pytest.raises(StateError, match="naive datetime"):
+        store.put_fact("n", "k", 1, datetime(2026, 1, 1))  # noqa: DTZ001 - the point of the test
+    with pytest.raises(StateError, match="must be a JSON object"):
+        store.append_log("n", "s", ["not", "an", "object"])  # type: ignore[arg-type]
+    with pytest.raises(StateError, match="cannot filter on 'a b'"):
+        store.read_log("n", "s", where={"a b": 1})
+    with pytest.raises(StateError, match="limit must be at least 1"):
+        store.read_log("n", "s", limit=0)
+
+
+def test_log_newest_first_with_filters(store: StateStore) -> None:
+    rows = [
+        ({"item": "nightly", "ok": True, "n": 1, "host": "h1"}, T0),
+        ({"item": "nightly", "ok": False, "n": 0, "host": "h2"}, T0 + timedelta(minutes=1)),
+        ({"item": "weekly", "ok": True, "n": 1, "host": "h1"}, T0 + timedelta(minutes=2)),
+        ({"item": "nightly", "ok": 1, "n": True, "host": "1"}, T0 + timedelta(minutes=3)),
+        ({"item": "nightly", "ok": True, "n": 2}, T0 + timedelta(seconds=30)),  # appended late, older `at`
+    ]
+    entries = [store.append_log("backup", "backups", value, at) for value, at in rows]
+    assert [e.id for e in entries] == sorted({e.id for e in entries})  # increasing, unique
+    store.append_log("backup", "restores", {"item": "nightly", "ok": True}, T0)
+    store.append_log("other", "backups", {"item": "nightly", "ok": True}, T0)
+
+    def ns(**where: Any) -> list[Any]:
+        return [e.value.get("n") for e in store.read_log("backup", "backups", where=where)]
+
+    assert ns() == [True, 1, 0, 2, 1]  # newest `at` first
+    assert ns(item="nightly", ok=True) == [2, 1]  # ok == 1 is not ok == True
+    assert ns(ok=1) == [True]
+    assert ns(n=1) == [1, 1]  # n == True is not n == 1
+    assert ns(host="1") == [True] and ns(host="h1", item="weekly") == [1]
+    assert ns(missing="x") == []
+    newest = store.read_log("backup", "backups", where={"item": "nightly"}, limit=1)
+    assert len(newest) == 1 and newest[0].at == T0 + timedelta(minutes=3) and newest[0].stream == "backups"
+    assert [e.value["item"] for e in store.read_log("backup", "restores")] == ["nightly"]
+
+
+def test_counters(store: StateStore) -> None:
+    assert store.counter("backup", "runs/nightly") == 0
+    assert [store.increment("backup", "runs/nightly") for _ in range(3)] == [1, 2, 3]
+    assert store.increment("backup", "runs/nightly", by=10) == 13
+    assert store.increment("backup", "runs/weekly") == 1 and store.increment("patch", "runs/nightly") == 1
+    assert store.counter("backup", "runs/nightly") == 13
+
+
+def test_facts_survive_reopening(store_spec: StoreSpec) -> None:
+    one = store_spec[0]()
+    one.put_fact("patch", "k", {"v": 1}, T0)
+    one.append_log("patch", "s", {"v": 1}, T0)
+    one.increment("patch", "c")
+    one.close()
+    two = store_spec[0]()
+    assert two.get_fact("patch", "k").value == {"v": 1}  # type: ignore[union-attr]
+    assert [e.value for e in two.read_log("patch", "s")] == [{"v": 1}]
+    assert two.increment("patch", "c") == 2
+    two.close()
+
+
+def test_store_from_before_kind_facts_gains_them(store_spec: StoreSpec) -> None:
+    """A store written by a version without kind facts opens, keeps its runs, and holds facts."""
+    import sqlite3
+
+    from runner.state import postgres, sqlite
+
+    factory, location = store_spec
+    older = factory()
+    older.create_run(new_run("r-old"))
+    older.close()
+    if location.startswith("host="):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            conn.execute("DROP TABLE facts, fact_log, fact_counters")
+        assert "fact_log" in postgres.SCHEMA
+    else:
+        with sqlite3.connect(location) as db:
+            db.executescript("DROP TABLE facts; DROP TABLE fact_log; DROP TABLE fact_counters;")
+        assert "fact_log" in sqlite.SCHEMA
+    store = factory()
+    assert store.get_run("r-old").status == "pending"
+    store.put_fact("patch", "k", 1)
+    assert store.increment("patch", "c") == 1 and store.get_fact("patch", "k") is not None
+    store.close()
+
+
+def _race_first_seen(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
+    store = spec[0]()
+    barrier.wait()
+    try:
+        seen = store.put_facts_if_absent("patch", {f"first_seen/web1/curl/{v}": {"runner": n} for v in range(20)},
+                                         T0 + timedelta(seconds=n))
+        out.put(("ok", sorted((k, f.value["runner"], f.updated.isoformat()) for k, f in seen.items())))
+    except Exception as exc:  # noqa: BLE001 - report anything else to the parent
+        out.put(("error", repr(exc)))
+    finally:
+        store.close()
+
+
+def _race_counter(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
+    store = spec[0]()
+    barrier.wait()
+    try:
+        out.put(("ok", [store.increment("backup", "runs/nightly") for _ in range(25)]))
+    except Exception as exc:  # noqa: BLE001
+        out.put(("error", repr(exc)))
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("target", [_race_first_seen, _race_counter], ids=["put-if-absent", "counter"])
+def test_processes_racing_on_kind_facts(store: StateStore, store_spec: StoreSpec, target: Any) -> None:
+    racers = 4
+    results = _race(store_spec, target, racers)
+    if target is _race_first_seen:
+        # Every runner was told the same first sighting for every version: the one that is stored.
+        views = {tuple(view) for _, view in results}
+        assert len(views) == 1, views
+        stored = sorted((f.key, f.value["runner"], f.updated.isoformat()) for f in store.list_facts("patch"))
+        assert list(views.pop()) == stored and len(stored) == 20
+    else:
+        values = sorted(v for _, got in results for v in got)
+        assert values == list(range(1, racers * 25 + 1))  # no increment lost, none handed out twice
+        assert store.counter("backup", "runs/nightly") == racers * 25
