@@ -31,11 +31,12 @@ def rds_snapshot(
         Tags=tag_list(tags),
     )
 
-    def state() -> str:
-        return str(rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"][0]["Status"])
+    def described() -> dict[str, Any]:
+        out = aws_call(rds.describe_db_snapshots, "describe_db_snapshots", DBSnapshotIdentifier=name)
+        return dict(out["DBSnapshots"][0])
 
-    wait_for(f"RDS snapshot {name}", state, "available", timeout)
-    return dict(rds.describe_db_snapshots(DBSnapshotIdentifier=name)["DBSnapshots"][0])
+    wait_for(f"RDS snapshot {name}", lambda: str(described()["Status"]), "available", timeout)
+    return described()
 
 
 def rds_restore_test(

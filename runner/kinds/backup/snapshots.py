@@ -52,13 +52,13 @@ def ebs_restore_test(
         )
         vid = report.scratch = vol["VolumeId"]
 
-        def state() -> str:
-            return str(ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]["State"])
+        def described() -> dict[str, Any]:
+            return dict(aws_call(ec2.describe_volumes, "describe_volumes", VolumeIds=[vid])["Volumes"][0])
 
-        wait_for(f"temporary volume {vid}", state, "available", timeout)
+        wait_for(f"temporary volume {vid}", lambda: str(described()["State"]), "available", timeout)
         report.rto_seconds = round(time.monotonic() - t0, 3)
         report.rpo_seconds = round((started - taken).total_seconds(), 3)
-        got = ec2.describe_volumes(VolumeIds=[vid])["Volumes"][0]
+        got = described()
         expect(report, "volume state", got["State"], "available")
         expect(report, "volume size (GiB)", got["Size"], volume["Size"])
         expect(report, "restored from", got.get("SnapshotId"), snapshot["SnapshotId"])
