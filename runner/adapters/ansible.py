@@ -14,7 +14,8 @@ inventory wins; otherwise ``/usr/bin/python3`` — discovery is never used).
 Event volume: ansible-runner writes one JSON file per event under ``artifacts/*/job_events``. We fold
 each event into results in memory and return False from the event handler so that the second
 (full) file is not written; per-event files are kept only with ``keep_events=True`` (debugging). See
-bench/bench_engine.py for the measured cost.
+bench/bench_engine.py for the measured cost. The ansible-runner options every run shares (no env files,
+in-memory fact cache, no close delay) are in ``runner.adapters.ansible_proc``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.adapters.ansible_events import EventFolder
+from runner.adapters.ansible_proc import runner_options
 from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
@@ -199,12 +201,11 @@ def run_playbook(
             envvars=ansible_env(spec, data_dir),
             forks=spec.forks,
             cmdline=shlex.join(ansible_cmdline(spec)) or None,
-            quiet=True,
-            suppress_env_files=True,
             timeout=spec.timeout,
             event_handler=handle,
             cancel_callback=cancel or (lambda: False),
             settings={"suppress_ansible_output": True},
+            **runner_options(),
         )
     except Exception as exc:  # ansible-runner raises its own and plain exceptions alike
         raise AdapterError(f"ansible-runner could not start {spec.playbook.name}: {exc}") from exc

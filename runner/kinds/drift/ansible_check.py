@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.adapters.ansible import PlaybookSpec, ansible_cmdline, ansible_env
+from runner.adapters.ansible_proc import runner_options
 from runner.errors import AdapterError
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "ansible_plugins" / "callback"
@@ -108,11 +109,10 @@ def run_playbook(
                 forks=spec.forks,
                 extravars=dict(spec.extravars),
                 envvars=env,
-                quiet=True,
-                suppress_env_files=True,
                 event_handler=handler,
                 cancel_callback=cancel or (lambda: False),
                 settings={"suppress_ansible_output": True, "suppress_output_file": True},
+                **runner_options(),
             )
         except Exception as exc:  # ansible-runner raises its own and plain exceptions alike
             raise AdapterError(f"ansible-runner could not start {spec.playbook.name}: {exc}") from exc
