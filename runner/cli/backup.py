@@ -38,11 +38,10 @@ def _load(args: argparse.Namespace) -> tuple[Path, Any]:
     return root, load_catalogue(root)
 
 
-def _store(root: Path) -> Any:
-    from runner.estate import state_dir
+def _store(root: Path, catalogue: Any) -> Any:
     from runner.kinds.backup.store import BackupStore
 
-    return BackupStore.in_state_dir(state_dir(root))
+    return BackupStore.for_estate(root, catalogue.settings.state)
 
 
 def _age(seconds: float | None) -> str:
@@ -58,7 +57,7 @@ def _age(seconds: float | None) -> str:
 def _rows(root: Path, catalogue: Any, only: str | None = None) -> list[dict[str, Any]]:
     from runner.kinds.backup.service import backup_item, backup_items, item_status
 
-    store = _store(root)
+    store = _store(root, catalogue)
     try:
         items = [backup_item(catalogue, only)] if only else backup_items(catalogue)
         return [item_status(catalogue, store, i) for i in items]

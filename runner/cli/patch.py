@@ -56,11 +56,12 @@ def _print_scan(rep: dict[str, Any]) -> None:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from runner.estate import find_root, state_dir
+    from runner.cli._engine import estate_root, open_state
+    from runner.estate import state_dir
     from runner.kinds.patch.store import PatchStore
 
-    root = find_root(Path(args.estate) if args.estate else None)
-    store = PatchStore.in_state_dir(state_dir(root))
+    # open_state: the store settings.state chooses, also when the catalogue does not load.
+    store = PatchStore(open_state(args), owned=True, legacy_dir=state_dir(estate_root(args)))
     try:
         rows = store.compliance()
     finally:

@@ -9,6 +9,13 @@ Kinds reach Ansible, SSH and AWS through ``runner.engine.tools`` (``playbook``, 
 apply the estate's inventory, known_hosts and settings and stream steps into the run as they happen.
 ``ctx.options["inventory"]`` lists the inventory sources of this run (the estate's, plus hosts resolved
 from AWS tags).
+
+What a kind remembers across runs (first sightings of package versions, backup counters, restore
+tests) goes into the estate's state store as kind facts (``StateStore.put_fact`` and friends, see
+``runner.state.base``), never into files of its own: runners sharing a PostgreSQL store then share
+it. The engine passes its store as ``ctx.state``; a context built outside the engine (``maintctl patch
+scan``, an on-demand restore test, a test) may leave it None, and the kind then opens the estate's
+store from ``settings.state`` itself (``runner.kinds.facts.KindFacts.for_run``).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from runner.catalogue.model import Catalogue, Item
     from runner.evidence.port import EvidenceRecorder
+    from runner.state.base import StateStore
 
 HostStatus = Literal["ok", "changed", "failed", "unreachable", "skipped", "not_started"]
 
@@ -74,6 +82,8 @@ class RunContext:
     # True when the run must stop now (cutoff with on_cutoff: cancel, lease lost, operator interrupt).
     on_step: Callable[[str, StepResult], None] = lambda _host, _step: None
     cancel: Callable[[], bool] = lambda: False
+    # The engine's state store, for the kind's facts; owned (and closed) by whoever built the context.
+    state: StateStore | None = None
 
 
 class KindRunner(Protocol):

@@ -123,7 +123,7 @@ class _Run:
             evidence=e.evidence, hosts=hosts, deadline=self.claim.deadline, mode=self.req.mode, emit=e.reporter,
             options={"inventory": [str(p) for p in inventory], "hostvars": dict(resolved.hostvars),
                      "reason": self.req.reason, "adhoc": self.claim.adhoc},
-            cancel=self.cancel,
+            cancel=self.cancel, state=e.store,
         )
         if not hosts:
             self.outcome, self.message = "succeeded", "no hosts left to run in this occurrence"

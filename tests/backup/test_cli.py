@@ -129,3 +129,19 @@ def test_unknown_item_is_a_usage_error(tmp_path: Path) -> None:
 
     with pytest.raises(UsageError, match="not a backup item: nope"):
         _cli(_estate(tmp_path), "backup", "status", "nope")
+
+
+def test_status_after_an_upgrade_shows_what_the_earlier_version_recorded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.backup.test_store import _legacy
+
+    for var in ("MAINTCTL_STATE_DIR", "MAINTCTL_STATE_DB", "MAINTCTL_STATE_DSN"):
+        monkeypatch.delenv(var, raising=False)
+    root = _estate(tmp_path)
+    _legacy(root / ".maintctl", item="app-files")
+    assert _cli(root, "backup", "status", "app-files", "--json") == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["runs"] == 5 and row["last_backup"]["snapshot_id"] == "snap0003"
+    assert row["last_verified_restore"]["restore_host"] == "h2" and row["last_check"]["subset"] == "1/3"
+    assert sorted(p.name for p in (root / ".maintctl").iterdir() if "backup" in p.name) == ["backup.sqlite.imported"]

@@ -14,6 +14,7 @@ from runner.engine.kind import RunContext
 from runner.errors import CatalogueError
 from runner.kinds.backup.runner import BackupRunner
 from runner.kinds.backup.store import BackupStore
+from runner.state.sqlite import SQLiteStateStore
 
 
 def _plan(tmp: Path, endpoint: str, bucket: str, pg: dict[str, str], data: Path, **verification: Any) -> dict[str, Any]:
@@ -44,9 +45,11 @@ def _ctx(
     rec = open_recorder(tmp)
     bundle = rec.open_bundle(run_id="r1", item_id="nightly", occurrence="now", asked={})
     state = tmp / state_name
+    # Another state folder stands for a runner with a state store of its own (not the estate's shared one).
+    own = None if state_name == ".maintctl" else SQLiteStateStore(state / "state.db")
     return RunContext(run_id="r1", item=item, catalogue=cat, estate_root=str(tmp), state_dir=str(state),
                       occurrence="now", bundle_id=bundle, evidence=rec, hosts=hosts, deadline=None,
-                      options=options)  # fmt: skip
+                      options=options, state=own)  # fmt: skip
 
 
 @pytest.fixture()
@@ -83,7 +86,7 @@ def test_backup_and_verified_restore_pass(estate: dict[str, Any], tmp_path: Path
     assert results[0].data["repository_check"]["checks"][0]["read_data_subset"] == "1/3"
     summary = kind.after(ctx, results)
     assert summary["restore_tested"] is True
-    status = BackupStore.in_state_dir(ctx.state_dir).status("nightly")
+    status = BackupStore.for_run(ctx).status("nightly")
     assert status["last_verified_restore"]["rto"] is not None and status["last_backup"]["host"] == "h1"
     assert list((tmp_path / "scratch").iterdir()) == []
     ledger = b"".join(p.read_bytes() for p in (tmp_path / ".maintctl" / "evidence").rglob("*") if p.is_file())
@@ -107,7 +110,7 @@ def test_sql_check_failure_fails_the_host_and_names_it(
     [res] = kind.run_batch(ctx, ["h1"])
     assert res.status == "failed"
     assert "SQL check 'row count' returned '10', expected = '11'" in res.message
-    assert BackupStore.in_state_dir(ctx.state_dir).status("nightly")["last_restore_test"]["ok"] is False
+    assert BackupStore.for_run(ctx).status("nightly")["last_restore_test"]["ok"] is False
 
 
 def test_every_nth_run_and_forced(estate: dict[str, Any], tmp_path: Path, pg_cluster: dict[str, str]) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import multiprocessing as mp
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,18 @@ def store(store_spec: StoreSpec) -> Iterator[StateStore]:
     s = store_spec[0]()
     yield s
     s.close()
+
+
+def race(spec: StoreSpec, target: Any, racers: int = 4) -> list[Any]:
+    """Run ``target(spec, barrier, n, out)`` in ``racers`` processes released at once (each opens its own
+    connection); return what they put on ``out``, having checked that none reported an error."""
+    ctx = mp.get_context("fork")
+    barrier, out = ctx.Barrier(racers), ctx.Queue()
+    procs = [ctx.Process(target=target, args=(spec, barrier, n, out)) for n in range(racers)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+    assert [r for r in results if r[0] == "error"] == []
+    return results

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from runner.errors import StateError
 from runner.state.base import BatchRecord, HostRecord, NewRun, OccurrenceTaken, StateStore, StepRecord
 
-from .conftest import StoreSpec
+from .conftest import StoreSpec, race
 
 T0 = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
@@ -149,23 +148,9 @@ def _race_lease(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
         store.close()
 
 
-def _race(store_spec: StoreSpec, target: Any, racers: int = 4) -> list[Any]:
-    """Start ``racers`` processes on their own connections, released at once; their reports, none an error."""
-    ctx = mp.get_context("fork")
-    barrier, out = ctx.Barrier(racers), ctx.Queue()
-    procs = [ctx.Process(target=target, args=(store_spec, barrier, n, out)) for n in range(racers)]
-    for p in procs:
-        p.start()
-    results = [out.get(timeout=60) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-    assert [r for r in results if r[0] == "error"] == []
-    return results
-
-
 @pytest.mark.parametrize("target", [_race_create, _race_lease], ids=["occurrence", "lease"])
 def test_processes_racing_for_one_occurrence(store: StateStore, store_spec: StoreSpec, target: Any) -> None:
-    results = _race(store_spec, target)
+    results = race(store_spec, target)
     winners = [n for verdict, n in results if verdict == "won"]
     assert len(winners) == 1, results
     if target is _race_create:
@@ -367,7 +352,7 @@ def _race_counter(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
 @pytest.mark.parametrize("target", [_race_first_seen, _race_counter], ids=["put-if-absent", "counter"])
 def test_processes_racing_on_kind_facts(store: StateStore, store_spec: StoreSpec, target: Any) -> None:
     racers = 4
-    results = _race(store_spec, target, racers)
+    results = race(store_spec, target, racers)
     if target is _race_first_seen:
         # Every runner was told the same first sighting for every version: the one that is stored.
         views = {tuple(view) for _, view in results}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from runner.engine.kind import HostResult, RunContext
@@ -46,7 +45,7 @@ class BackupRunner:
 
     def before(self, ctx: RunContext) -> None:
         self._plan = plan_for_item(ctx.catalogue, ctx.item)
-        self._store = BackupStore.in_state_dir(ctx.state_dir)
+        self._store = BackupStore.for_run(ctx)
         self._run_number = self._store.next_run(ctx.item.id)
         last = (self._store.status(ctx.item.id).get("last_verified_restore") or {}).get("at")
         self._verify = restore_due(
@@ -99,7 +98,3 @@ class BackupRunner:
         if self._store is not None:
             self._store.close()
         return summary
-
-
-def state_store(state_dir: str | Path) -> BackupStore:
-    return BackupStore.in_state_dir(state_dir)

@@ -65,6 +65,7 @@ def restore_test(
     bundle = rec.open_bundle(run_id=run_id, item_id=item.id, occurrence="adhoc:restore-test",
                              asked={"command": "backup restore-test", "plan": plan.name, "hosts": targets,
                                     "point": plan.verify.point, "who": who()})  # fmt: skip
+    store = BackupStore.for_estate(root, catalogue.settings.state)
     ctx = RunContext(
         run_id=run_id,
         item=item,
@@ -76,8 +77,8 @@ def restore_test(
         evidence=rec,
         hosts=targets,
         deadline=None,
+        state=store.state,
     )
-    store = BackupStore.in_state_dir(state)
     results: list[HostResult] = []
     try:
         for n, host in enumerate(targets):

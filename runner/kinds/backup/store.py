@@ -1,148 +1,126 @@
-"""The backup kind's own state: run counters, backups, restore tests, checks and manifests.
+"""The backup kind's facts: run counters, backups, restore tests, checks and manifests.
 
-A small SQLite file in the estate's state folder (mode 0600). The engine's state store has no
-place for kind-specific facts; this table set is what ``maintctl backup status`` reads.
+They live in the estate's state store (namespace ``backup``: a counter per item, the logs ``backups``,
+``restores`` and ``checks``, a document per manifest), so that runners sharing a PostgreSQL store count
+the same runs and ``maintctl backup status`` shows every runner's restore tests. An earlier version's
+``backup.sqlite`` is imported once (see ``runner.kinds.facts``).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
-from runner.errors import StateError
+from runner.kinds.facts import KindFacts, LegacyImport
 
-_SCHEMA = """
-create table if not exists counters (item text primary key, runs integer not null);
-create table if not exists backups (
-  id integer primary key, item text, host text, plan text, snapshot_id text, at text, ok integer, details text);
-create table if not exists restores (
-  id integer primary key, item text, host text, restore_host text, kind text, snapshot_id text, at text,
-  ok integer, rto real, rpo real, point text, details text);
-create table if not exists checks (id integer primary key, item text, at text, subset text, ok integer, details text);
-create table if not exists manifests (snapshot_id text primary key, item text, host text, manifest text);
-"""
+NAMESPACE = "backup"
 
 
-class BackupStore:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
-        os.close(fd)
-        os.chmod(path, 0o600)
-        try:
-            self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
-            self._db.execute("pragma journal_mode=wal")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StateError(f"{path}: cannot open the backup state: {exc}") from exc
-        self._db.row_factory = sqlite3.Row
-
-    @classmethod
-    def in_state_dir(cls, state_dir: str | Path) -> BackupStore:
-        return cls(Path(state_dir) / "backup.sqlite")
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("begin immediate")
-            yield self._db
-            self._db.execute("commit")
-        except BaseException:
-            self._db.execute("rollback")
-            raise
+class BackupStore(KindFacts):
+    NAMESPACE = NAMESPACE
+    LEGACY_FILE = "backup.sqlite"
 
     def next_run(self, item: str) -> int:
         """Count one more backup run of ``item`` and return its 1-based number."""
-        with self._tx() as db:
-            db.execute("insert into counters values (?, 1) on conflict(item) do update set runs = runs + 1", (item,))
-            row = db.execute("select runs from counters where item = ?", (item,)).fetchone()
-        return int(row[0])
+        return self.state.increment(NAMESPACE, f"runs/{item}")
 
     def record_backup(
         self, *, item: str, host: str, plan: str, snapshot_id: str, at: str, ok: bool, details: Mapping[str, Any]
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "insert into backups (item, host, plan, snapshot_id, at, ok, details) values (?,?,?,?,?,?,?)",
-                (item, host, plan, snapshot_id, at, int(ok), json.dumps(details, default=str)),
-            )
+        self.state.append_log(NAMESPACE, "backups", _backup(item, host, plan, snapshot_id, at, ok, details), _when(at))
 
     def record_restore(self, *, item: str, host: str, report: Mapping[str, Any], at: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "insert into restores (item, host, restore_host, kind, snapshot_id, at, ok, rto, rpo, point, details)"
-                " values (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    item,
-                    host,
-                    report.get("host"),
-                    report.get("kind"),
-                    report.get("snapshot_id"),
-                    at,
-                    int(bool(report.get("ok"))),
-                    report.get("rto_seconds"),
-                    report.get("rpo_seconds"),
-                    report.get("point"),
-                    json.dumps(report, default=str),
-                ),
-            )
+        self.state.append_log(NAMESPACE, "restores", _restore(item, host, report, at), _when(at))
 
     def record_check(self, *, item: str, at: str, subset: str | None, ok: bool, details: Mapping[str, Any]) -> None:
-        with self._tx() as db:
-            db.execute(
-                "insert into checks (item, at, subset, ok, details) values (?,?,?,?,?)",
-                (item, at, subset, int(ok), json.dumps(details, default=str)),
-            )
+        self.state.append_log(NAMESPACE, "checks", _check(item, at, subset, ok, details), _when(at))
 
     def save_manifest(self, *, snapshot_id: str, item: str, host: str, manifest: Mapping[str, Any]) -> None:
         """Keyed by the short id: restic's backup summary prints only that."""
-        with self._tx() as db:
-            db.execute(
-                "insert or replace into manifests values (?,?,?,?)",
-                (snapshot_id[:8], item, host, json.dumps(manifest, sort_keys=True)),
-            )
+        self.state.put_fact(NAMESPACE, f"manifest/{snapshot_id[:8]}", {"item": item, "host": host,
+                                                                         "manifest": dict(manifest)})
 
     def manifest(self, snapshot_id: str) -> dict[str, Any] | None:
-        row = self._db.execute("select manifest from manifests where snapshot_id = ?", (snapshot_id[:8],)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
-
-    def items(self) -> list[str]:
-        rows = self._db.execute(
-            "select item from backups union select item from restores union select item from counters order by 1"
-        ).fetchall()
-        return [str(r[0]) for r in rows]
+        fact = self.state.get_fact(NAMESPACE, f"manifest/{snapshot_id[:8]}")
+        return None if fact is None else dict(fact.value["manifest"])
 
     def status(self, item: str) -> dict[str, Any]:
         """Last backup, last restore test, last verified (passing) restore with its RTO and RPO."""
-        q = self._db.execute
-        last_backup = q("select * from backups where item = ? and ok = 1 order by id desc limit 1", (item,)).fetchone()
-        last_restore = q("select * from restores where item = ? order by id desc limit 1", (item,)).fetchone()
-        verified = q("select * from restores where item = ? and ok = 1 order by id desc limit 1", (item,)).fetchone()
-        last_check = q("select * from checks where item = ? order by id desc limit 1", (item,)).fetchone()
-        runs = q("select runs from counters where item = ?", (item,)).fetchone()
         return {
             "item": item,
-            "runs": int(runs[0]) if runs else 0,
-            "last_backup": _row(last_backup, "host", "snapshot_id", "at"),
-            "last_restore_test": _row(last_restore, "host", "restore_host", "snapshot_id", "at", "ok", "rto", "rpo"),
-            "last_verified_restore": _row(verified, "host", "restore_host", "snapshot_id", "at", "rto", "rpo", "point"),
-            "last_check": _row(last_check, "at", "subset", "ok"),
-        }
+            "runs": self.state.counter(NAMESPACE, f"runs/{item}"),
+            "last_backup": self._last("backups", item, True, "host", "snapshot_id", "at"),
+            "last_restore_test": self._last("restores", item, None, "host", "restore_host", "snapshot_id", "at", "ok",
+                                            "rto", "rpo"),
+            "last_verified_restore": self._last("restores", item, True, "host", "restore_host", "snapshot_id", "at",
+                                                "rto", "rpo", "point"),
+            "last_check": self._last("checks", item, None, "at", "subset", "ok"),
+        }  # fmt: skip
 
-    def close(self) -> None:
-        self._db.close()
+    def _last(self, stream: str, item: str, ok: bool | None, *keys: str) -> dict[str, Any] | None:
+        where: dict[str, str | int | bool] = {"item": item} if ok is None else {"item": item, "ok": ok}
+        found = self.state.read_log(NAMESPACE, stream, where=where, limit=1)
+        return {k: found[0].value.get(k) for k in keys} if found else None
+
+    def import_legacy(self, db: sqlite3.Connection, job: LegacyImport) -> None:
+        for stream, from_row in (("backups", _backup_row), ("restores", _restore_row), ("checks", _check_row)):
+            values = [(r["legacy_id"], from_row(r)) for r in job.rows(db, stream)]
+            job.log(stream, [(legacy_id, v, _when(v["at"])) for legacy_id, v in values])
+        manifests = {f"manifest/{r['snapshot_id']}": {"item": r["item"], "host": r["host"],
+                                                       "manifest": json.loads(r["manifest"])}
+                     for r in job.rows(db, "manifests")}
+        self.state.put_facts_if_absent(NAMESPACE, manifests)
+        if job.once("counters"):  # added to what other runners counted, and never twice
+            for r in job.rows(db, "counters"):
+                self.state.increment(NAMESPACE, f"runs/{r['item']}", int(r["runs"]))
 
 
-def _row(row: sqlite3.Row | None, *keys: str) -> dict[str, Any] | None:
-    if row is None:
+# One shape per log, for new entries and imported ones alike. Details may hold anything the adapters
+# report; like the earlier store, whatever JSON cannot hold is kept as its text.
+def _plain(value: Mapping[str, Any]) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _backup(item: str, host: str, plan: str, snapshot_id: str, at: str, ok: bool,
+            details: Mapping[str, Any]) -> dict[str, Any]:
+    return {"item": item, "host": host, "plan": plan, "snapshot_id": snapshot_id, "at": at, "ok": ok,
+            "details": _plain(details)}
+
+
+def _restore(item: str, host: str, report: Mapping[str, Any], at: str) -> dict[str, Any]:
+    return {"item": item, "host": host, "restore_host": report.get("host"), "kind": report.get("kind"),
+            "snapshot_id": report.get("snapshot_id"), "at": at, "ok": bool(report.get("ok")),
+            "rto": report.get("rto_seconds"), "rpo": report.get("rpo_seconds"), "point": report.get("point"),
+            "details": _plain(report)}
+
+
+def _check(item: str, at: str, subset: str | None, ok: bool, details: Mapping[str, Any]) -> dict[str, Any]:
+    return {"item": item, "at": at, "subset": subset, "ok": ok, "details": _plain(details)}
+
+
+def _backup_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return _backup(r["item"], r["host"], r["plan"], r["snapshot_id"], r["at"], bool(r["ok"]), _details(r))
+
+
+def _restore_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return _restore(r["item"], r["host"], _details(r), r["at"])  # the report is kept whole in details
+
+
+def _check_row(r: Mapping[str, Any]) -> dict[str, Any]:
+    return _check(r["item"], r["at"], r["subset"], bool(r["ok"]), _details(r))
+
+
+def _details(r: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(json.loads(r["details"] or "{}"))
+
+
+def _when(at: str | None) -> datetime | None:
+    """The entry's time for the log's order; the store's clock when ``at`` is missing or not aware."""
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError:
         return None
-    out = {k: row[k] for k in keys}
-    if "ok" in out:
-        out["ok"] = bool(out["ok"])
-    return out
+    return when if when is not None and when.tzinfo is not None else None

@@ -61,7 +61,7 @@ def _backup(ctx: RunContext, hosts: Sequence[str], plan_name: str) -> dict[str, 
     if declared is None:
         return {h: f"no backup plan named {plan_name!r} in backup/" for h in hosts}
     plan = parse_plan(plan_name, declared.settings, Path(ctx.catalogue.root), str(declared.location))
-    store = BackupStore.in_state_dir(ctx.state_dir)
+    store = BackupStore.for_run(ctx)
     failed: dict[str, str] = {}
     try:
         for host in hosts:

@@ -49,7 +49,7 @@ class PatchRunner:
     def before(self, ctx: RunContext) -> None:
         """Scan every host once, in parallel: a scan changes nothing, and the install pins its versions."""
         rules = rules_for(ctx)  # fail before any host is touched if the baseline is missing
-        store = PatchStore.in_state_dir(ctx.state_dir)
+        store = PatchStore.for_run(ctx)
         try:
             self.scans = scan_hosts(ctx, list(ctx.hosts), rules, store, datetime.now(UTC))
         finally:
@@ -59,7 +59,7 @@ class PatchRunner:
 
     def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
         rules = rules_for(ctx)
-        store = PatchStore.in_state_dir(ctx.state_dir)
+        store = PatchStore.for_run(ctx)
         self.batches += 1
         try:
             missing = HostScan(host="", ok=False, message="host was not scanned")

@@ -51,18 +51,19 @@ def scan_items(root: Path, catalogue: Catalogue, item_id: str | None) -> list[di
 
     sdir = state_dir(root)
     reports = []
-    for item in _items(catalogue, item_id):
-        hosts = inventory_hosts(catalogue.inventory, item.targets, item.id)
-        ctx = RunContext(
-            run_id=f"scan-{secrets.token_hex(4)}", item=item, catalogue=catalogue, estate_root=str(root),
-            state_dir=str(sdir), occurrence="scan", bundle_id="", evidence=_NoEvidence(), hosts=hosts,
-            deadline=None, mode="check",
-        )
-        store = PatchStore.in_state_dir(sdir)
-        try:
+    # First sightings recorded by a scan count for approve_after_days like a run's: the estate's store.
+    store = PatchStore.for_estate(root, catalogue.settings.state)
+    try:
+        for item in _items(catalogue, item_id):
+            hosts = inventory_hosts(catalogue.inventory, item.targets, item.id)
+            ctx = RunContext(
+                run_id=f"scan-{secrets.token_hex(4)}", item=item, catalogue=catalogue, estate_root=str(root),
+                state_dir=str(sdir), occurrence="scan", bundle_id="", evidence=_NoEvidence(), hosts=hosts,
+                deadline=None, mode="check", state=store.state,
+            )
             scans = scan_hosts(ctx, hosts, rules_for(ctx), store, datetime.now(UTC))
-        finally:
-            store.close()
-        reports.append({"item": item.id, "baseline": item.settings.get("baseline"),
-                        "hosts": [dict(scan_summary(scans[h])) for h in hosts]})
+            reports.append({"item": item.id, "baseline": item.settings.get("baseline"),
+                            "hosts": [dict(scan_summary(scans[h])) for h in hosts]})
+    finally:
+        store.close()
     return reports
