@@ -11,12 +11,15 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.catalogue import files
 from runner.catalogue.model import Inventory
 from runner.catalogue.semantic import Reporter
 from runner.errors import Problem
+
+if TYPE_CHECKING:
+    from runner.catalogue.cache import FileCache
 
 INI_NAMES = ("hosts", "inventory")
 _RANGE = re.compile(r"\[([0-9]+):([0-9]+)\]")
@@ -52,8 +55,13 @@ def inventory_files(root: Path) -> list[Path]:
     return out
 
 
-def load_inventory(root: Path, problems: list[Problem]) -> tuple[Inventory | None, list[files.ParsedFile]]:
-    """The inventory under ``root/inventory`` (None when there is none) and the files it came from."""
+def load_inventory(
+    root: Path, problems: list[Problem], *, cache: FileCache | None = None
+) -> tuple[Inventory | None, list[files.ParsedFile]]:
+    """The inventory under ``root/inventory`` (None when there is none) and the files it came from.
+
+    ``cache`` keeps parsed YAML inventory files by content (the group rules are checked every time).
+    """
     paths = inventory_files(root)
     if not paths:
         return None, []
@@ -63,7 +71,11 @@ def load_inventory(root: Path, problems: list[Problem]) -> tuple[Inventory | Non
     for path in paths:
         name = files.display_name(path, root)
         if path.suffix in files.YAML_SUFFIXES:
-            pf = files.read_file(path, "inventory", name, problems, extra_tags=frozenset({"!vault", "!unsafe"}))
+            pf = files.read_file(
+                path, "inventory", name, problems, extra_tags=frozenset({"!vault", "!unsafe"}), cache=cache
+            )
+            if cache is not None and pf.doc is not None and not pf.cached:
+                cache.put(pf.sha256, "inventory", pf.doc)
             parsed.append(pf)
             if pf.doc is not None:
                 rep = Reporter(name, pf.doc, problems)

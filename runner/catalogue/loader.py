@@ -130,8 +130,8 @@ def _check_estate(root: Path) -> Result:
     for path, role in located:
         name = files.display_name(path, root)
         result.files.append(_read_and_check(path, role, name, result.problems, cache=cache))
+    inventory, inventory_files = load_inventory(root, result.problems, cache=cache)
     cache.prune()
-    inventory, inventory_files = load_inventory(root, result.problems)
     parsed = list(result.files)
     result.files.extend(inventory_files)
     names = crossref.collect_names(parsed, result.problems)

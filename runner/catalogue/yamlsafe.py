@@ -12,24 +12,18 @@ than the top two levels is asked for, which happens only when a file has a probl
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import yaml
-from yaml.cyaml import CParser  # type: ignore[attr-defined]
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from yaml.resolver import BaseResolver
+from runner.catalogue.yamltypes import MAX_ALIAS_EXPANSION, MAX_DEPTH, DataPath, Mark, PathKey, YamlError
 
-from runner.catalogue.yamlevents import (
-    MAX_ALIAS_EXPANSION,
-    MAX_DEPTH,
-    Builder,
-    DataPath,
-    Mark,
-    PathKey,
-    YamlError,
-)
+if TYPE_CHECKING:
+    import yaml
+    from yaml.nodes import Node
+
+# PyYAML is imported only to parse, or to locate a problem: a catalogue read from the checked-file
+# cache needs neither.
 
 __all__ = [
     "MAX_ALIAS_EXPANSION",
@@ -49,17 +43,25 @@ MAX_BYTES = 1024 * 1024
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class _Resolver(BaseResolver):
-    """Recognises ``<<`` when composing nodes for locating (other tags are irrelevant there)."""
+@cache
+def _composer_class() -> type:
+    """A libyaml composer that recognises ``<<`` (other tags are irrelevant to locating)."""
+    import re
 
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+    from yaml.resolver import BaseResolver
 
-_Resolver.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
+    class _Resolver(BaseResolver):  # type: ignore[misc]
+        pass
 
+    _Resolver.add_implicit_resolver(_MERGE, re.compile(r"^<<$"), ["<"])
 
-class _Composer(CParser, _Resolver):  # type: ignore[misc]
-    def __init__(self, text: str) -> None:
-        CParser.__init__(self, text)
-        _Resolver.__init__(self)
+    class _Composer(CParser, _Resolver):  # type: ignore[misc]
+        def __init__(self, text: str) -> None:
+            CParser.__init__(self, text)
+            _Resolver.__init__(self)
+
+    return _Composer
 
 
 @dataclass
@@ -77,7 +79,7 @@ class YamlDoc:
     def node(self) -> Node | None:
         """The composed node graph (built on first use)."""
         if self._node is None and self.text:
-            composer = _Composer(self.text)
+            composer = _composer_class()(self.text)
             try:
                 self._node = composer.get_single_node()
             finally:
@@ -114,6 +116,8 @@ def _node_mark(node: Node) -> Mark:
 
 
 def _step(node: Node, step: PathKey) -> tuple[Node | None, Node] | None:
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
     if isinstance(node, SequenceNode) and isinstance(step, int):
         return (None, node.value[step]) if 0 <= step < len(node.value) else None
     if isinstance(node, MappingNode):
@@ -151,6 +155,11 @@ def _byte_position(raw: bytes, offset: int) -> Mark:
 
 def parse(text: str, *, extra_tags: frozenset[str] = frozenset()) -> YamlDoc:
     """Parse one YAML document safely. ``extra_tags`` are tags read as opaque strings (e.g. ``!vault``)."""
+    import yaml
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
+
+    from runner.catalogue.yamlevents import Builder
+
     builder = Builder(extra_tags)
     parser = CParser(text)
     try:
