@@ -62,10 +62,10 @@ def restore_test(
         ).hosts
     )
     rec = open_recorder(root, catalogue.settings.evidence)
+    store = BackupStore.for_estate(root, catalogue.settings.state)  # before the bundle: a failure leaves none open
     bundle = rec.open_bundle(run_id=run_id, item_id=item.id, occurrence="adhoc:restore-test",
                              asked={"command": "backup restore-test", "plan": plan.name, "hosts": targets,
                                     "point": plan.verify.point, "who": who()})  # fmt: skip
-    store = BackupStore.for_estate(root, catalogue.settings.state)
     ctx = RunContext(
         run_id=run_id,
         item=item,
