@@ -17,7 +17,6 @@ import pytest
 
 from runner.kinds.backup.restic import Repository, Restic
 from runner.kinds.backup.shell import LocalShell
-from tests.state.conftest import pg_dsn, store_spec  # noqa: F401 - fixtures: the state store on both backends
 
 VENV_BIN = Path(sys.executable).parent
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
