@@ -68,7 +68,7 @@ def in_process(estate: Path, rounds: int) -> dict[str, Any]:
     from runner.plan import build_plan
 
     catalogue = load_catalogue(estate)
-    gc.freeze()  # as `maintctl plan` does after loading
+    gc.disable()  # as `maintctl plan` does
     runs: dict[str, list[tuple[float, float]]] = {"ours": [], "peer": []}
     facts: dict[str, Any] = {}
     for _ in range(rounds):
