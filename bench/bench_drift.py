@@ -2,12 +2,23 @@
 
 Both sides run the same playbook (playbooks/drift-app.yml) on the same inventory with the same forks
 and the same pinned Ansible settings (the engine adapter's environment: strategy, pipelining, host key
-checking, interpreter). Ours is the real command a CI job runs, ``maintctl drift ITEM --format json``
-in a temporary estate: process start, catalogue load, ansible-runner's event stream, the skip-reason
-callback, classification, waivers and the report. Runs alternate (peer, ours, ...); medians compared.
+checking, interpreter, ControlMaster/ControlPersist). Ours is the real command a CI job runs,
+``maintctl drift ITEM --format json`` in a temporary estate: process start, catalogue load,
+ansible-runner's event stream, the skip-reason callback, classification, waivers and the report.
 
-* ``--hosts N`` local-connection hosts (default 200), each with its own app.conf; 10% drifted.
-* ``--lab`` the lab's hosts over SSH (tests/lab/run/inventory.yml), when the lab is up.
+Fair start: every run, ours and the peer's, starts without SSH connections. maintctl keeps its SSH
+control sockets in a private folder of its own process, so each ``maintctl drift`` opens fresh
+connections (as every CI job does); the peer gets a fresh ``ANSIBLE_SSH_CONTROL_PATH_DIR`` per run for
+the same start. ``--warm-peer`` instead lets the peer reuse the connections its previous run left open
+(ControlPersist 60 s), to show what that is worth.
+
+One untimed run of each side first (page cache, .pyc files), then rounds; the order alternates
+(peer first, then ours first, ...) so neither side always follows the other; medians compared.
+
+* ``--lab``: the lab's hosts over SSH (tests/lab/run/inventory.yml; the lab must be up), 5 rounds
+  (~1 min on an idle machine). Alone it runs only the lab case.
+* ``--hosts N``: N local-connection hosts, each with its own app.conf, 10% drifted (default 200 when
+  ``--lab`` is not given), ``--local-rounds`` rounds (default 3; ~1 min per run on an idle machine).
 
 Target: ratio (ours / peer) <= 1.05. Prints a report; ``--json`` for machines.
 """
@@ -17,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -53,9 +65,11 @@ def local_inventory(tmp: Path, n: int) -> tuple[Path, list[str]]:
     return inv, hosts
 
 
-def peer(inv: Path, hosts: list[str], forks: int, work: Path) -> float:
+def peer(inv: Path, hosts: list[str], forks: int, work: Path, warm: bool = False) -> float:
     spec = spec_for(PLAYBOOK, inv, forks=forks, hosts=hosts)
     env = {**os.environ, **ansible_env(spec, work)}
+    if not warm:  # as maintctl starts: no SSH connection to reuse
+        env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = tempfile.mkdtemp(prefix="bd-cp-", dir="/tmp")
     cmd = [
         "ansible-playbook",
         "-i",
@@ -70,13 +84,14 @@ def peer(inv: Path, hosts: list[str], forks: int, work: Path) -> float:
     ]
     start = time.perf_counter()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    elapsed = time.perf_counter() - start
+    if not warm:
+        shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
+    return elapsed
 
 
 def estate(tmp: Path, inv: Path, forks: int) -> Path:
     """A throwaway estate around ``inv``: the drift playbook and one drift item over all its hosts."""
-    import shutil
-
     root = tmp / "estate"
     (root / "maintenance").mkdir(parents=True)
     (root / "inventory").mkdir()
@@ -112,27 +127,38 @@ def ours(root: Path) -> tuple[float, dict[str, int]]:
     return elapsed, dict(json.loads(done.stdout)["summary"])
 
 
-def bench(label: str, inv: Path, hosts: list[str], forks: int, rounds: int, warmup: bool = True) -> dict[str, Any]:
+def bench(
+    label: str, inv: Path, hosts: list[str], forks: int, rounds: int, warmup: bool = True, warm_peer: bool = False
+) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="bench-drift-"))
     (work / "tmp").mkdir()
-    (work / "cp").mkdir()
     root = estate(work, inv, forks)
     peer_times: list[float] = []
     our_times: list[float] = []
     tally: dict[str, int] = {}
-    if warmup:
-        peer(inv, hosts, forks, work)  # warm caches (module files, page cache) for both sides
-    for _ in range(rounds):
-        peer_times.append(peer(inv, hosts, forks, work))
-        t, tally = ours(root)
+    load = [round(os.getloadavg()[0], 2)]
+    if warmup:  # untimed: page cache and .pyc files for both sides
+        peer(inv, hosts, forks, work, warm_peer)
+        ours(root)
+    for r in range(rounds):
+        if r % 2 == 0:
+            peer_times.append(peer(inv, hosts, forks, work, warm_peer))
+            t, tally = ours(root)
+        else:
+            t, tally = ours(root)
+            peer_times.append(peer(inv, hosts, forks, work, warm_peer))
         our_times.append(t)
+        print(f"  {label} round {r + 1}: peer {peer_times[-1]:.2f} s, maintctl {t:.2f} s", file=sys.stderr, flush=True)
+    load.append(round(os.getloadavg()[0], 2))
+    shutil.rmtree(work, ignore_errors=True)
     p, o = statistics.median(peer_times), statistics.median(our_times)
     return {
         "case": label,
         "hosts": len(hosts),
         "forks": forks,
         "rounds": rounds,
-        "load_avg": round(os.getloadavg()[0], 1),
+        "peer_ssh": "warm (reuses its previous run's connections)" if warm_peer else "cold, as maintctl",
+        "load_avg": load,
         "peer_median_s": round(p, 3),
         "ours_median_s": round(o, 3),
         "ratio": round(o / p, 3),
@@ -145,35 +171,37 @@ def bench(label: str, inv: Path, hosts: list[str], forks: int, rounds: int, warm
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hosts", type=int, default=200)
+    ap.add_argument("--hosts", type=int, default=None, help="local-connection hosts (default 200; 0 with --lab)")
     ap.add_argument("--forks", type=int, default=20)
-    ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--lab", action="store_true", help="also run against the lab hosts (lab must be up)")
-    ap.add_argument("--no-warmup", action="store_true", help="skip the untimed first peer run")
+    ap.add_argument("--rounds", type=int, default=5, help="rounds of the lab case (default 5)")
+    ap.add_argument("--local-rounds", type=int, default=3, help="rounds of the local case (default 3)")
+    ap.add_argument("--lab", action="store_true", help="run against the lab hosts (lab must be up)")
+    ap.add_argument("--warm-peer", action="store_true", help="let the peer reuse its previous run's SSH connections")
+    ap.add_argument("--no-warmup", action="store_true", help="skip the untimed first run of each side")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    n_local = args.hosts if args.hosts is not None else (0 if args.lab else 200)
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
-        inv, hosts = local_inventory(Path(tmp), args.hosts)
-        results.append(
-            bench(f"{args.hosts} local-connection hosts", inv, hosts, args.forks, args.rounds, not args.no_warmup)
-        )
-    lab_inv = REPO / "tests" / "lab" / "run" / "inventory.yml"
+    if n_local > 0:
+        with tempfile.TemporaryDirectory(prefix="bench-drift-") as tmp:
+            inv, hosts = local_inventory(Path(tmp), n_local)
+            results.append(bench(f"{n_local} local-connection hosts", inv, hosts, args.forks, args.local_rounds,
+                                 not args.no_warmup))
     if args.lab:
+        lab_inv = REPO / "tests" / "lab" / "run" / "inventory.yml"
         lab = json.loads((REPO / "tests" / "lab" / "run" / "lab.json").read_text())
-        results.append(
-            bench("lab hosts over SSH", lab_inv, sorted(lab["hosts"]), args.forks, args.rounds, not args.no_warmup)
-        )
+        results.append(bench("lab hosts over SSH", lab_inv, sorted(lab["hosts"]), args.forks, args.rounds,
+                             not args.no_warmup, args.warm_peer))
     if args.json:
         print(json.dumps(results, indent=2))
     else:
         for r in results:
             verdict = "ok" if r["ratio"] <= r["target"] else "OVER TARGET"
             print(
-                f"drift check, {r['case']}, forks {r['forks']}: maintctl {r['ours_median_s']}s vs "
-                f"ansible-playbook --check --diff {r['peer_median_s']}s -> ratio {r['ratio']} "
-                f"(target <= {r['target']}: {verdict}); findings {r['findings']}"
+                f"drift check, {r['case']}, forks {r['forks']}, peer SSH {r['peer_ssh']}, load {r['load_avg']}: "
+                f"maintctl {r['ours_median_s']}s vs ansible-playbook --check --diff {r['peer_median_s']}s -> "
+                f"ratio {r['ratio']} (target <= {r['target']}: {verdict}); findings {r['findings']}"
             )
     return 0
 

@@ -11,4 +11,4 @@ $PY bench/bench_backup.py
 $PY bench/bench_plan.py
 $PY bench/bench_certs.py
 $PY bench/bench_evidence.py
-$PY bench/bench_drift.py "${LAB[@]}"
+$PY bench/bench_drift.py --hosts 200 "${LAB[@]}"
