@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from croniter import croniter
-from croniter.croniter import CroniterError
-
 _ONE_DAY = timedelta(days=1)
 
 
@@ -51,6 +48,11 @@ class CronRule:
                 )
             if "w" in fields[2].lower():
                 raise CronSyntaxError(f"cron expression {expression!r}: 'W' (nearest weekday) is not supported")
+        # Imported here: croniter's import runs `file -b` on the interpreter (platform.architecture),
+        # which commands that never parse a rule (drift, runs, a cached catalogue) should not pay for.
+        from croniter import croniter
+        from croniter.croniter import CroniterError
+
         try:
             expanded, nth = croniter.expand(text)
         except (CroniterError, ValueError, KeyError) as exc:
