@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -123,29 +124,32 @@ def test_expired_lease_cannot_be_renewed(store: StateStore) -> None:
     assert store.acquire("k", "one", timedelta(seconds=5), T0 + timedelta(seconds=6))  # re-acquire is fine
 
 
-def _race_create(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
+def _racing(spec: StoreSpec, barrier: Any, out: Any, body: Callable[[StateStore], Any]) -> None:
+    """One racer: open a connection, wait for the others, put ``body``'s result (or the error) on ``out``."""
     store = spec[0]()
     barrier.wait()
     try:
-        store.create_run(new_run(f"race-{n}"))
-        out.put(("won", n))
-    except OccurrenceTaken:
-        out.put(("lost", n))
+        out.put(body(store))
     except Exception as exc:  # noqa: BLE001 - report anything else to the parent
         out.put(("error", repr(exc)))
     finally:
         store.close()
 
 
+def _race_create(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
+    def body(store: StateStore) -> tuple[str, int]:
+        try:
+            store.create_run(new_run(f"race-{n}"))
+            return ("won", n)
+        except OccurrenceTaken:
+            return ("lost", n)
+
+    _racing(spec, barrier, out, body)
+
+
 def _race_lease(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
-    store = spec[0]()
-    barrier.wait()
-    try:
-        out.put(("won" if store.acquire("item/x", f"owner-{n}", timedelta(minutes=1), T0) else "lost", n))
-    except Exception as exc:  # noqa: BLE001
-        out.put(("error", repr(exc)))
-    finally:
-        store.close()
+    _racing(spec, barrier, out,
+            lambda store: ("won" if store.acquire("item/x", f"owner-{n}", timedelta(minutes=1), T0) else "lost", n))
 
 
 @pytest.mark.parametrize("target", [_race_create, _race_lease], ids=["occurrence", "lease"])
@@ -326,27 +330,16 @@ def test_store_from_before_kind_facts_gains_them(store_spec: StoreSpec) -> None:
 
 
 def _race_first_seen(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
-    store = spec[0]()
-    barrier.wait()
-    try:
+    def body(store: StateStore) -> tuple[str, list[Any]]:
         seen = store.put_facts_if_absent("patch", {f"first_seen/web1/curl/{v}": {"runner": n} for v in range(20)},
                                          T0 + timedelta(seconds=n))
-        out.put(("ok", sorted((k, f.value["runner"], f.updated.isoformat()) for k, f in seen.items())))
-    except Exception as exc:  # noqa: BLE001 - report anything else to the parent
-        out.put(("error", repr(exc)))
-    finally:
-        store.close()
+        return ("ok", sorted((k, f.value["runner"], f.updated.isoformat()) for k, f in seen.items()))
+
+    _racing(spec, barrier, out, body)
 
 
 def _race_counter(spec: StoreSpec, barrier: Any, n: int, out: Any) -> None:
-    store = spec[0]()
-    barrier.wait()
-    try:
-        out.put(("ok", [store.increment("backup", "runs/nightly") for _ in range(25)]))
-    except Exception as exc:  # noqa: BLE001
-        out.put(("error", repr(exc)))
-    finally:
-        store.close()
+    _racing(spec, barrier, out, lambda store: ("ok", [store.increment("backup", "runs/nightly") for _ in range(25)]))
 
 
 @pytest.mark.parametrize("target", [_race_first_seen, _race_counter], ids=["put-if-absent", "counter"])
