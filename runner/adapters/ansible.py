@@ -166,7 +166,9 @@ def run_playbook(
     Raises ``AdapterError`` when Ansible could not run the playbook at all (syntax error, missing
     file, no hosts matched); a playbook that ran and failed on hosts returns normally.
     """
-    import ansible_runner
+    from runner.adapters.ansible_runner_loader import load_ansible_runner
+
+    ansible_runner = load_ansible_runner()
 
     if not spec.playbook.is_file():
         raise AdapterError(f"playbook {spec.playbook} does not exist")

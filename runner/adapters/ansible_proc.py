@@ -23,6 +23,8 @@ import threading
 import types
 from typing import Any
 
+from runner.adapters.ansible_runner_loader import load_ansible_runner
+
 _lock = threading.Lock()
 _installed: list[bool] = []
 
@@ -50,8 +52,7 @@ def without_close_delay() -> bool:
     """Install the spawn class into ansible-runner's module (once); False if its layout is unknown."""
     with _lock:
         if not _installed:
-            import ansible_runner.runner as runner_module
-
+            runner_module = load_ansible_runner().runner
             real = getattr(runner_module, "pexpect", None)
             known = isinstance(real, types.ModuleType) and isinstance(getattr(real, "spawn", None), type)
             if known and isinstance(real, types.ModuleType):

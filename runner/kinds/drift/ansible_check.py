@@ -19,6 +19,7 @@ from typing import Any
 
 from runner.adapters.ansible import PlaybookSpec, ansible_cmdline, ansible_env
 from runner.adapters.ansible_proc import runner_options
+from runner.adapters.ansible_runner_loader import load_ansible_runner
 from runner.errors import AdapterError
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "ansible_plugins" / "callback"
@@ -74,7 +75,7 @@ def run_playbook(
     work_dir: Path | None = None,
 ) -> CheckRun:
     """Run ``spec`` and collect its result events. ``spec.hosts`` empty means every host of the plays."""
-    import ansible_runner
+    ansible_runner = load_ansible_runner()
 
     if not spec.playbook.is_file():
         raise AdapterError(f"playbook {spec.playbook} does not exist")
