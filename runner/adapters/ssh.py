@@ -12,12 +12,14 @@ How kinds use it::
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.adapters.known_hosts import configured_known_hosts as configured_known_hosts
+from runner.adapters.known_hosts import default_known_hosts as default_known_hosts
+from runner.adapters.known_hosts import known_hosts_path as known_hosts_path
 from runner.errors import AdapterError
 
 
@@ -89,25 +91,6 @@ class SSHTarget:
             key_file=str(key) if key else None,
             known_hosts=known_hosts,
         )
-
-
-def default_known_hosts() -> Path:
-    return Path.home() / ".ssh" / "known_hosts"
-
-
-def configured_known_hosts(root: Path, ansible_settings: Mapping[str, Any]) -> Path | None:
-    """``MAINTCTL_KNOWN_HOSTS`` or ``settings.ansible.known_hosts`` (relative to the estate root), if set."""
-    given = os.environ.get("MAINTCTL_KNOWN_HOSTS") or ansible_settings.get("known_hosts")
-    if not given:
-        return None
-    path = Path(str(given)).expanduser()
-    return path if path.is_absolute() else root / path
-
-
-def known_hosts_path(root: Path, ansible_settings: Mapping[str, Any]) -> Path:
-    """The estate's known_hosts: ``MAINTCTL_KNOWN_HOSTS``, ``settings.ansible.known_hosts`` (relative to
-    the estate root) or ``~/.ssh/known_hosts`` (where the inventory may name a host's own file)."""
-    return configured_known_hosts(root, ansible_settings) or default_known_hosts()
 
 
 def ssh_target(catalogue: Any, host: str, known_hosts: Path) -> SSHTarget:

@@ -8,12 +8,15 @@ input). See docs/ci.md. Heavy imports happen inside ``run``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
 FORMATS = ("text", "json", "junit", "sarif")
+# Modules that render a format beyond text and JSON (imported by report.render on demand).
+_WRITERS = {"junit": "runner.kinds.drift.report_junit", "sarif": "runner.kinds.drift.report_sarif"}
 
 
 def register(sub: Any) -> None:
@@ -44,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except MaintctlError as exc:
         # Errors exit 1 here, never 2: in CI, 2 means "drift found".
-        from runner.redact import redact_text
+        from runner import redact
 
-        print(f"maintctl drift: {redact_text(str(exc))}", file=sys.stderr)
+        redact.register_environment()  # however early the error came
+        print(f"maintctl drift: {redact.redact_text(str(exc))}", file=sys.stderr)
         return 1
 
 
@@ -67,11 +71,8 @@ def _items(catalogue: Any, wanted: list[str]) -> list[Any]:
 def _run(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from runner import redact
     from runner.estate import find_root
     from runner.kinds.drift.check import check_item, options_for
-    from runner.kinds.drift.findings import exit_code
-    from runner.kinds.drift.report import render, to_text
 
     root = find_root(Path(args.estate) if args.estate else None)
     from runner.catalogue.loader import load_catalogue
@@ -84,8 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         failed = remediate_items(root, catalogue, items, force=args.force, reason=args.reason)
         if failed:
             return failed
-    redact.register_environment()
-    opts = options_for(catalogue, root)
+    opts = options_for(catalogue, root, on_start=lambda: _import_for_report(args.format))
     now = datetime.now(UTC)
     only = [h for h in (args.hosts or "").split(",") if h]
     reports = []
@@ -96,6 +96,11 @@ def _run(args: argparse.Namespace) -> int:
 
             hosts = [h for h in resolve_hosts(item, catalogue) if h in only]
         reports.append(check_item(item, catalogue, opts, now, hosts=hosts))
+    from runner import redact
+    from runner.kinds.drift.findings import exit_code
+    from runner.kinds.drift.report import render, to_text
+
+    redact.register_environment()
     body = redact.redact_text(render(reports, args.format, verbose=args.verbose))
     if args.output:
         _write(Path(args.output), body)
@@ -103,6 +108,14 @@ def _run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(body)
     return exit_code(reports)
+
+
+def _import_for_report(fmt: str) -> None:
+    """Import what renders and redacts the report while a playbook runs (ansible-playbook has the other
+    core): imported before the playbook starts or after it exits, the same modules cost wall time."""
+    for name in ("runner.redact", "runner.kinds.drift.report", _WRITERS.get(fmt)):
+        if name is not None:
+            importlib.import_module(name)
 
 
 def _write(path: Path, body: str) -> None:

@@ -73,8 +73,13 @@ def run_playbook(
     on_event: EventHandler | None = None,
     cancel: Callable[[], bool] | None = None,
     work_dir: Path | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> CheckRun:
-    """Run ``spec`` and collect its result events. ``spec.hosts`` empty means every host of the plays."""
+    """Run ``spec`` and collect its result events. ``spec.hosts`` empty means every host of the plays.
+
+    ``on_start()`` is called once, on the run's first event: ansible-playbook is running by then, on
+    the other core, so what the caller does there (imports only the results need) costs no wall time.
+    """
     ansible_runner = load_ansible_runner()
 
     if not spec.playbook.is_file():
@@ -91,8 +96,13 @@ def run_playbook(
             MAINTCTL_DRIFT_SKIPS=str(skips),
         )
         kept: list[dict[str, Any]] = []
+        started: list[bool] = []
 
         def handler(event: dict[str, Any]) -> bool:
+            if not started:
+                started.append(True)
+                if on_start is not None:
+                    on_start()
             if event.get("event") in _KEEP_EVENTS:
                 kept.append(event)
                 if on_event is not None:

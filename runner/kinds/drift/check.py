@@ -2,25 +2,31 @@
 
 Used by the ``drift`` kind runner (scheduled runs through the engine) and by ``maintctl drift``.
 ``now`` is a parameter: waiver expiry is decided by the caller's clock, never read here.
+
+What only the results need (classification, waivers, findings) is imported inside the functions that
+use it, and ahead of them on a playbook's first event (``while_running``): the imports then happen
+while ansible-playbook runs on the other core, not before it starts or after it exits.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.catalogue.model import Catalogue, Item
 from runner.errors import MaintctlError
-from runner.kinds.drift import waivers
-from runner.kinds.drift.classify import classify
-from runner.kinds.drift.findings import Finding, ItemReport
 from runner.kinds.drift.settings import AwsBaseline, DriftSettings, parse
 
+if TYPE_CHECKING:
+    from runner.kinds.drift.findings import Finding, ItemReport
+
 EventHandler = Callable[[Mapping[str, Any]], None]
+_RESULT_MODULES = ("runner.kinds.drift.classify", "runner.kinds.drift.waivers")
 
 
 @dataclass(kw_only=True)
@@ -33,6 +39,7 @@ class CheckOptions:
     work_dir: Path | None = None
     on_event: EventHandler | None = None
     cancel: Callable[[], bool] | None = None
+    on_start: Callable[[], None] | None = None  # called on each playbook's first event, see while_running
     spec: dict[str, Any] = field(default_factory=dict)  # PlaybookSpec settings (known_hosts, strategy, ...)
 
 
@@ -48,7 +55,7 @@ def options_for(catalogue: Catalogue, estate_root: Path, **kw: Any) -> CheckOpti
 
 def spec_settings(catalogue: Catalogue, estate_root: Path) -> dict[str, Any]:
     """PlaybookSpec settings from ``settings.ansible``, as the engine applies them to every run."""
-    from runner.adapters.ssh import known_hosts_path
+    from runner.adapters.known_hosts import known_hosts_path
 
     conf = catalogue.settings.ansible
     kh = known_hosts_path(estate_root, conf)
@@ -120,15 +127,31 @@ def check_playbooks(
             extravars=dict(s.extravars),
         )
         try:
-            run = run_playbook(spec, on_event=opts.on_event, cancel=opts.cancel, work_dir=opts.work_dir)
+            run = run_playbook(
+                spec,
+                on_event=opts.on_event,
+                cancel=opts.cancel,
+                work_dir=opts.work_dir,
+                on_start=lambda: while_running(opts),
+            )
         except MaintctlError as exc:
             errors.append(f"{name}: {exc}")
             continue
+        from runner.kinds.drift.classify import classify
+
         found = classify(item.id, run.events, run.skip_reasons, hosts=hosts)
         if apply:  # in apply mode only failures matter: what changed is judged by the re-check
             found = [f for f in found if f.status == "error"]
         findings += [_relative(f, opts.estate_root) for f in found]
     return findings, errors
+
+
+def while_running(opts: CheckOptions) -> None:
+    """Import what turns events into findings, then call ``opts.on_start``: a playbook has just started."""
+    for name in _RESULT_MODULES:
+        importlib.import_module(name)
+    if opts.on_start is not None:
+        opts.on_start()
 
 
 def remediate(
@@ -140,6 +163,8 @@ def remediate(
     the first check's for the others; failures of the apply run are errors.
     """
     from dataclasses import replace
+
+    from runner.kinds.drift import waivers
 
     before, errors = check_playbooks(item, s, hosts, opts)
     judged = waivers.apply(before, s.waivers, now)
@@ -213,6 +238,9 @@ def check_item(
 
 def finish(item: Item, s: DriftSettings, found: list[Finding], errors: list[str], now: datetime) -> ItemReport:
     """Apply waivers and build the item's report."""
+    from runner.kinds.drift import waivers
+    from runner.kinds.drift.findings import ItemReport
+
     final = waivers.apply(found, s.waivers, now)
     notes = tuple(f"waiver {w} covers no finding" for w in waivers.unused(final, s.waivers))
     loc = item.location

@@ -29,6 +29,8 @@ PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Restric
 
 @dataclass(frozen=True, kw_only=True)
 class BucketBaseline:
+    """An S3 bucket's declared state; ``None`` leaves that attribute unchecked."""
+
     name: str
     versioning: bool | None = None
     encryption: str | None = None  # "AES256", "aws:kms", or "none"
@@ -55,12 +57,16 @@ class Rule:
 
 @dataclass(frozen=True, kw_only=True)
 class SecurityGroupBaseline:
+    """A security group's declared ingress rules (the whole set: extra live rules are drift)."""
+
     ref: str  # "sg-..." id or group name
     ingress: frozenset[Rule] = frozenset()
 
 
 @dataclass(frozen=True, kw_only=True)
 class AwsBaseline:
+    """An item's AWS baselines in one region, and whether to report unmanaged tagged resources."""
+
     region: str = ""
     buckets: tuple[BucketBaseline, ...] = ()
     security_groups: tuple[SecurityGroupBaseline, ...] = ()
@@ -71,6 +77,8 @@ class AwsBaseline:
 
 @dataclass(frozen=True, kw_only=True)
 class Waiver:
+    """An accepted, expiring exception: findings it matches are reported as waived, not drift."""
+
     id: str
     justification: str
     expires: date
@@ -82,6 +90,8 @@ class Waiver:
 
 @dataclass(frozen=True, kw_only=True)
 class DriftSettings:
+    """A drift item's settings: its playbooks (checked in check+diff mode), AWS baselines, waivers."""
+
     playbooks: tuple[str, ...] = ()
     forks: int | None = None  # None: the estate's settings.ansible.forks, else 10
     aws: AwsBaseline | None = None
