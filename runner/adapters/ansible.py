@@ -35,6 +35,9 @@ from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
 DEFAULT_INTERPRETER = "/usr/bin/python3"
+# maintctl's action plugins (the session gate), ahead of the user's or Ansible's default search path.
+ACTION_PLUGINS = Path(__file__).resolve().parent / "ansible_plugins" / "action"
+_DEFAULT_ACTION_PATH = "~/.ansible/plugins/action:/usr/share/ansible/plugins/action"
 StepCallback = Callable[[str, StepResult], None]
 
 
@@ -125,6 +128,9 @@ def ansible_env(spec: PlaybookSpec, data_dir: Path) -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir()),
+        "ANSIBLE_ACTION_PLUGINS": os.pathsep.join(
+            [str(ACTION_PLUGINS), os.environ.get("ANSIBLE_ACTION_PLUGINS") or _DEFAULT_ACTION_PATH]
+        ),
     }
     if spec.private_key is not None:
         env["ANSIBLE_PRIVATE_KEY_FILE"] = str(spec.private_key)
@@ -146,7 +152,7 @@ def ansible_cmdline(spec: PlaybookSpec) -> list[str]:
     return args
 
 
-def _private_dir(path: Path) -> Path:
+def private_dir(path: Path) -> Path:
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
     return path
@@ -176,9 +182,9 @@ def run_playbook(
         raise AdapterError(f"playbook {spec.playbook.name}: no hosts to run on")
     if data_dir.exists() and any(data_dir.iterdir()):
         raise AdapterError(f"{data_dir}: ansible data dir is not fresh")
-    _private_dir(data_dir)
+    private_dir(data_dir)
     for sub in ("tmp", "project", "artifacts"):
-        _private_dir(data_dir / sub)
+        private_dir(data_dir / sub)
     folder = EventFolder(spec.hosts)
     lock = threading.Lock()
 
@@ -211,11 +217,11 @@ def run_playbook(
         )
     except Exception as exc:  # ansible-runner raises its own and plain exceptions alike
         raise AdapterError(f"ansible-runner could not start {spec.playbook.name}: {exc}") from exc
-    _scrub_command_file(data_dir / "artifacts" / "run" / "command")
+    scrub_command_file(data_dir / "artifacts" / "run" / "command")
     return _result(spec, data_dir, runner, folder)
 
 
-def _scrub_command_file(path: Path) -> None:
+def scrub_command_file(path: Path) -> None:
     """ansible-runner dumps the whole environment (credentials included) next to the command: drop it."""
     import json
 

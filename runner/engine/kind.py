@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from runner.catalogue.model import Catalogue, Item
@@ -84,6 +84,9 @@ class RunContext:
     cancel: Callable[[], bool] = lambda: False
     # The engine's state store, for the kind's facts; owned (and closed) by whoever built the context.
     state: StateStore | None = None
+    # The rollout's batches, in order (the engine's plan): a kind may run the whole rollout as one
+    # Ansible session (``runner.engine.tools.session``); run_batch is still called batch by batch.
+    batches: Sequence[tuple[str, ...]] = ()
 
 
 class KindRunner(Protocol):
@@ -105,4 +108,13 @@ class KindRunner(Protocol):
 
     def after(self, ctx: RunContext, results: Sequence[HostResult]) -> dict[str, Any]:
         """Whole-run finish (reports, compliance summary); returns a summary for evidence."""
+        ...
+
+
+@runtime_checkable
+class ClosingKind(Protocol):
+    """A kind holding something for the whole run (an Ansible session): the engine calls ``close``
+    once after the batches, whatever happened (halt, cutoff, error, interrupt)."""
+
+    def close(self, ctx: RunContext) -> None:
         ...

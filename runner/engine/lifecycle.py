@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.catalogue.model import Item
 from runner.engine.batches import BatchLoop
-from runner.engine.kind import HostResult, KindRunner, RunContext
+from runner.engine.kind import ClosingKind, HostResult, KindRunner, RunContext
 from runner.engine.rollout import Rollout
 from runner.errors import ChangeError, MaintctlError, UsageError
 from runner.state.base import RunRecord
@@ -123,7 +123,7 @@ class _Run:
             evidence=e.evidence, hosts=hosts, deadline=self.claim.deadline, mode=self.req.mode, emit=e.reporter,
             options={"inventory": [str(p) for p in inventory], "hostvars": dict(resolved.hostvars),
                      "reason": self.req.reason, "adhoc": self.claim.adhoc},
-            cancel=self.cancel, state=e.store,
+            cancel=self.cancel, state=e.store, batches=rollout.batches,
         )
         if not hosts:
             self.outcome, self.message = "succeeded", "no hosts left to run in this occurrence"
@@ -134,10 +134,16 @@ class _Run:
         self._batches(ctx, kind)
 
     def _batches(self, ctx: RunContext, kind: KindRunner) -> None:
+        try:
+            self._loop(ctx, kind)
+        finally:
+            if isinstance(kind, ClosingKind):
+                kind.close(ctx)
+
+    def _loop(self, ctx: RunContext, kind: KindRunner) -> None:
         from runner.engine import tools
 
         assert self.rollout is not None
-        kind.before(ctx)
         loop = BatchLoop(
             ctx=ctx, kind=kind, rollout=self.rollout, store=self.engine.store, emit=self.emit,
             clock=self.engine.clock, target_for=lambda h: tools.ssh_target(ctx, h),
@@ -145,7 +151,8 @@ class _Run:
             cancel_at_cutoff=self.item.rollout.on_cutoff == "cancel",
             halt_reason=lambda: "lease lost: another runner holds this item now" if self.keeper.lost.is_set() else None,
         )
-        ctx.on_step = loop.record_step
+        ctx.on_step = loop.record_step  # before kind.before: its steps (a scan) are part of the run too
+        kind.before(ctx)
         self.results = loop.run()
         self.kind_summary = dict(kind.after(ctx, self.results) or {})
         self.outcome, self.message = self.rollout.outcome(), self.rollout.stop_reason

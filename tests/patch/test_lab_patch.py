@@ -93,6 +93,8 @@ def test_rolling_patch_with_reboot_if_needed(lab: Any, tmp_path: Path) -> None:
     events = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     batches = [e for e in events if e.get("event") == "batch.started"]
     assert [b["hosts"] for b in batches] == [["web1"], ["web2"], ["db1"]]
+    playbook_runs = sorted(p.name.split("-", 1)[1] for p in (estate / ".maintctl" / "runs").glob("[0-9]*/[0-9]*-*"))
+    assert playbook_runs == ["session"], f"one ansible-playbook for the scan and every batch: {playbook_runs}"
 
     for host in ("web1", "web2", "db1"):
         assert _installed(lab, host, "lab-tool") == v

@@ -1,10 +1,13 @@
 """The patch kind: scan against the baseline, then per batch protect, install, reboot, assess.
 
-Before the first batch the scan playbook lists every host's pending updates at once (it changes
-nothing) and the baseline decides what is approved. Per batch: the optional pre-patch protection
-runs (a backup plan, commands, EBS snapshots) on hosts about to change; the apply
-playbook installs exactly the approved versions, applies holds, reboots per the item's policy and
-reports versions before and after; compliance per host is assessed, stored and recorded.
+The whole rollout is one Ansible session (``runner.adapters.ansible_session``), as a plain Ansible
+user would run it with ``serial``: the scan playbook lists every host's pending updates at once (it
+changes nothing), then the install play waits at its gate before each batch. Meanwhile the baseline
+decides what is approved and, per batch, the optional pre-patch protection runs (a backup plan,
+commands, EBS snapshots) on hosts about to change; the gate then lets each host through with its
+exact commands (approved versions, holds) or keeps it out. The install play installs, reboots per
+the item's policy and reports versions before and after; compliance per host is assessed, stored
+and recorded.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from runner.adapters.ansible_session import Decision, Go, PlaybookSession, Skip
 from runner.catalogue.durations import parse_duration
 from runner.engine.kind import HostResult, RunContext, StepResult
 from runner.errors import UsageError
@@ -21,7 +25,7 @@ from runner.kinds.patch.baseline import Rules
 from runner.kinds.patch.compliance import HostCompliance, assess
 from runner.kinds.patch.hostcmds import apply_commands
 from runner.kinds.patch.protect import protect
-from runner.kinds.patch.scan import HostScan, captured, scan_hosts, scan_summary
+from runner.kinds.patch.scan import SCAN_PLAYBOOK, HostScan, captured, decide_scans, scan_summary, scan_vars
 from runner.kinds.patch.store import PatchStore
 
 APPLY_PLAYBOOK = "patch-apply.yml"
@@ -41,38 +45,54 @@ class PatchRunner:
     def __init__(self) -> None:
         self.compliance: dict[str, HostCompliance] = {}
         self.scans: dict[str, HostScan] = {}
-        self.batches = 0
+        self.session: PlaybookSession | None = None
 
     def needs_change_record(self, ctx: RunContext) -> bool:
         return ctx.mode == "apply"
 
     def before(self, ctx: RunContext) -> None:
-        """Scan every host once, in parallel: a scan changes nothing, and the install pins its versions."""
+        """Start the rollout's session; scan every host once, in parallel (a scan changes nothing)."""
+        from runner.engine import tools
+
         rules = rules_for(ctx)  # fail before any host is touched if the baseline is missing
+        reboot = str(ctx.item.settings.get("reboot", "if_needed"))
+        timeout = parse_duration(str(ctx.item.settings.get("reboot_timeout", "10m")))
+        extravars = {"maintctl_hosts": scan_vars(rules, ctx.hosts), "maintctl_reboot": reboot,
+                     "maintctl_reboot_timeout": int(timeout.total_seconds())}
+        self.session = tools.session(ctx, APPLY_PLAYBOOK, lead=[SCAN_PLAYBOOK], extravars=extravars, check=False)
+        scanned = self.session.wait_lead()
         store = PatchStore.for_run(ctx)
         try:
-            self.scans = scan_hosts(ctx, list(ctx.hosts), rules, store, datetime.now(UTC))
+            self.scans = decide_scans(scanned.hosts, list(ctx.hosts), rules, store, datetime.now(UTC))
         finally:
             store.close()
         for scan in self.scans.values():
             ctx.evidence.record(ctx.bundle_id, "patch.scan", scan_summary(scan))
 
     def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
+        if self.session is None:
+            raise UsageError(f"item {ctx.item.id}: patch batch before the scan")
         rules = rules_for(ctx)
         store = PatchStore.for_run(ctx)
-        self.batches += 1
         try:
             missing = HostScan(host="", ok=False, message="host was not scanned")
             scans = {h: self.scans.get(h, missing) for h in hosts}
             results = {h: HostResult(host=h, status="failed", message=scans[h].message)
                        for h in hosts if not scans[h].ok}
-            todo = [h for h in hosts if scans[h].ok]
-            todo = self._protect(ctx, todo, scans, results)
-            if todo:
-                results.update(self._apply(ctx, todo, scans, rules, store))
+            todo = self._protect(ctx, [h for h in hosts if scans[h].ok], scans, results)
+            results.update(self._apply(ctx, self.session, list(hosts), todo, scans, rules, store))
             return [results[h] for h in hosts]
         finally:
             store.close()
+
+    def close(self, ctx: RunContext) -> None:
+        """End the session (a play waiting at its gate stops there) and keep Ansible's output."""
+        if self.session is None:
+            return
+        session, self.session = self.session, None
+        session.close()
+        for name, data in session.logs():
+            ctx.evidence.artifact(ctx.bundle_id, f"patch-{name}", data)
 
     def _protect(self, ctx: RunContext, hosts: list[str], scans: dict[str, HostScan],
                  results: dict[str, HostResult]) -> list[str]:
@@ -86,29 +106,23 @@ class PatchRunner:
             results[host] = HostResult(host=host, status="failed", message=f"pre-patch protection failed: {message}")
         return [h for h in hosts if h not in failed]
 
-    def _apply(self, ctx: RunContext, hosts: list[str], scans: dict[str, HostScan], rules: Rules,
-               store: PatchStore) -> dict[str, HostResult]:
-        from runner.engine import tools
-
-        per_host: dict[str, dict[str, str]] = {}
+    def _apply(self, ctx: RunContext, session: PlaybookSession, batch: list[str], hosts: list[str],
+               scans: dict[str, HostScan], rules: Rules, store: PatchStore) -> dict[str, HostResult]:
+        """Let ``hosts`` of ``batch`` through the gate with their commands, keep the others out, assess."""
+        decisions: dict[str, Decision] = {h: Skip("not patched in this batch") for h in batch}
         for h in hosts:
             approved = scans[h].approved
-            per_host[h] = apply_commands(
+            decisions[h] = Go({"commands": apply_commands(
                 rules.package_manager,
                 install=[(u.name, u.candidate) for u in approved if u.installed is not None],
                 hold=rules.hold,
                 query=[u.name for u in scans[h].updates],
-            )
-        reboot = str(ctx.item.settings.get("reboot", "if_needed"))
-        timeout = parse_duration(str(ctx.item.settings.get("reboot_timeout", "10m")))
-        extravars = {"maintctl_hosts": per_host, "maintctl_reboot": reboot,
-                     "maintctl_reboot_timeout": int(timeout.total_seconds())}
-        result = tools.playbook(
-            ctx, hosts, APPLY_PLAYBOOK, extravars=extravars,
-            check=False, diff=False, label=f"patch-apply{self.batches}",
-        )
-        ctx.evidence.artifact(ctx.bundle_id, f"patch-apply-batch{self.batches}.log",
-                              result.stdout_tail(1_000_000).encode())
+            )})
+        index = session.batch_index(batch)
+        session.open_batch(index, decisions)
+        if not hosts:
+            return {}
+        result = session.wait_batch(index)
         out: dict[str, HostResult] = {}
         now = datetime.now(UTC)
         for h in hosts:

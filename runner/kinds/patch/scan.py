@@ -54,14 +54,26 @@ def scan_hosts(
     """Run the scan playbook on ``hosts``; record first sightings; decide every update."""
     from runner.engine import tools
 
-    cmds = scan_commands(rules.package_manager)
     result = tools.playbook(
-        ctx, hosts, SCAN_PLAYBOOK, extravars={"maintctl_hosts": {h: cmds for h in hosts}},
+        ctx, hosts, SCAN_PLAYBOOK, extravars={"maintctl_hosts": scan_vars(rules, hosts)},
         check=False, label="patch-scan",
     )
+    return decide_scans(result.hosts, hosts, rules, store, now)
+
+
+def scan_vars(rules: Rules, hosts: Sequence[str]) -> dict[str, dict[str, str]]:
+    """The scan playbook's ``maintctl_hosts``: the scan commands of the baseline's package manager."""
+    cmds = scan_commands(rules.package_manager)
+    return {h: cmds for h in hosts}
+
+
+def decide_scans(
+    results: Mapping[str, HostResult], hosts: Sequence[str], rules: Rules, store: PatchStore, now: datetime
+) -> dict[str, HostScan]:
+    """Parse each host's scan output; record first sightings; decide every update against ``rules``."""
     scans: dict[str, HostScan] = {}
     for host in hosts:
-        hr = result.hosts[host]
+        hr = results[host]
         out = captured(hr, "scan")
         flag = captured(hr, "reboot required")
         if out is None or hr.failed:

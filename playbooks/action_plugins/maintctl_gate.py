@@ -1,0 +1,1 @@
+../../runner/adapters/ansible_plugins/action/maintctl_gate.py

@@ -1,0 +1,449 @@
+"""One ansible-playbook process for a whole rollout: lead plays once, then a gated play batch by batch.
+
+Why: every ansible-playbook start costs about a second (interpreter, Ansible's imports, inventory,
+SSH connections). A rollout run as one process per batch pays that per batch; plain Ansible users
+write one play with ``serial:`` and pay it once. A session runs the kind's playbooks the plain way
+while the engine keeps every decision it makes between batches (canary, max_errors, cutoff,
+pre/post checks, pre-patch protection):
+
+    session = PlaybookSession(spec, lead=[scan_playbook], batches=ctx.batches, data_dir=..., on_step=...)
+    session.start()
+    scan = session.wait_lead()                       # PlaybookResult of the lead plays, all hosts
+    for index, hosts in enumerate(batches):          # the engine's batch loop
+        session.open_batch(index, {h: Go({...}) or Skip("why") for h in hosts})
+        result = session.wait_batch(index)           # PlaybookResult of that batch's hosts
+    session.close()                                  # a play waiting at its gate ends there
+
+``spec.playbook`` is the gated playbook: its one play starts with the ``maintctl_gate`` action
+(``runner/adapters/ansible_plugins/action``), registered as ``maintctl_batch``, followed by
+``meta: end_play`` when ``maintctl_batch.stop`` and ``meta: end_host`` when ``maintctl_batch.skip``;
+its tasks read the engine's per-host values from ``maintctl_batch.vars``.
+
+How Ansible's batches stay the engine's: the play's ``hosts`` is ``maintctl_order`` (the engine's host
+order; Ansible keeps the order of an explicit host list) and its ``serial`` is ``maintctl_serial`` (the
+engine's batch sizes), so Ansible's serial batch k is the engine's batch k. Ansible announces every
+serial batch with a play start event; counting them places each event in its batch, and a batch is
+complete when the next one starts or the process ends. Each host of a batch waits at the gate for
+the engine's decision, given by ``open_batch``; ``close`` answers any waiting host with "stop".
+
+Ansible's own rule ends a play when every host of a serial batch failed. The engine may tolerate that
+(max_errors); ``open_batch`` then starts a new process for the remaining batches (the gated playbook
+alone). Hosts that failed a lead play are left out of later plays by Ansible and never reach the gate.
+
+Threads: ansible-runner runs in a thread of the session; the gate's socket server answers each host
+in a thread. Steps are handed to ``on_step`` in the caller's thread only (inside ``wait_*``), because
+the engine's state store belongs to that thread.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shlex
+import shutil
+import socketserver
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from runner.adapters.ansible import (
+    PlaybookResult,
+    PlaybookSpec,
+    StepCallback,
+    ansible_cmdline,
+    ansible_env,
+    private_dir,
+    scrub_command_file,
+)
+from runner.adapters.ansible_events import EventFolder
+from runner.adapters.ansible_proc import runner_options
+from runner.engine.kind import HostResult, StepResult
+from runner.errors import AdapterError
+
+GATE_ACTION = "maintctl_gate"
+# Steps of the session's own plumbing, not of the kind's work: kept out of results and evidence.
+_PLUMBING = frozenset({GATE_ACTION, "meta"})
+_POLL = 0.2  # seconds between checks of the run's cancel signal and batch timeout while waiting
+
+
+@dataclass(frozen=True)
+class Go:
+    """Let the host through the gate; ``vars`` reach the play as ``maintctl_batch.vars``."""
+
+    vars: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Keep the host out of this batch's work (the play ends it with ``end_host``)."""
+
+    message: str
+
+
+Decision = Go | Skip
+
+
+def count_plays(playbook: Path) -> int:
+    """How many play start events ``playbook`` produces (imports counted through, no serial)."""
+    import yaml
+
+    try:
+        plays = yaml.safe_load(playbook.read_text(encoding="utf-8")) or []
+    except (OSError, yaml.YAMLError) as exc:
+        raise AdapterError(f"{playbook}: cannot read the playbook: {exc}") from exc
+    if not isinstance(plays, list):
+        raise AdapterError(f"{playbook}: a playbook is a list of plays")
+    total = 0
+    for play in plays:
+        target = play.get("import_playbook") or play.get("ansible.builtin.import_playbook") \
+            if isinstance(play, dict) else None
+        if target:
+            path = Path(str(target))
+            total += count_plays(path if path.is_absolute() else playbook.parent / path)
+        else:
+            total += 1
+    return total
+
+
+def is_gated(playbook: Path) -> bool:
+    """Whether the playbook's play starts with the maintctl gate (so it can run as a session)."""
+    try:
+        text = playbook.read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return GATE_ACTION in text and "maintctl_order" in text and "maintctl_serial" in text
+
+
+@dataclass
+class _Process:
+    """One ansible-playbook process of the session."""
+
+    first: int  # the engine's index of the first gated batch this process runs
+    lead_plays: int  # play starts before the gated play's first batch
+    hosts: tuple[str, ...]
+    data_dir: Path
+    play_starts: int = 0
+    ended: bool = False
+    status: str = "running"
+    rc: int = -1
+    error: str = ""
+    stats: dict[str, Any] = field(default_factory=dict)
+    kill: bool = False
+    timed_out: bool = False
+    thread: threading.Thread | None = None
+
+    @property
+    def batch(self) -> int:
+        """The engine's index of the gated batch the event stream is in (-1: still in the lead plays)."""
+        return self.first + self.play_starts - self.lead_plays - 1 if self.play_starts > self.lead_plays else -1
+
+    @property
+    def killed(self) -> bool:
+        return self.status in ("canceled", "timeout")
+
+
+class PlaybookSession:
+    """See the module docstring. Not reusable: start once, close once."""
+
+    def __init__(
+        self,
+        spec: PlaybookSpec,
+        *,
+        lead: Sequence[Path] = (),
+        batches: Sequence[Sequence[str]],
+        data_dir: Callable[[str], Path],
+        on_step: StepCallback | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> None:
+        if not is_gated(spec.playbook):
+            raise AdapterError(
+                f"{spec.playbook}: this playbook cannot run as a session: its play must use hosts "
+                f"'{{{{ maintctl_order }}}}', serial '{{{{ maintctl_serial }}}}' and start with the "
+                f"{GATE_ACTION} task (see maintctl's playbooks/patch-apply.yml)"
+            )
+        self.spec = spec
+        self.lead = [p.resolve() for p in lead]
+        self.batches = [tuple(b) for b in batches]
+        self._batch_of = {h: i for i, b in enumerate(self.batches) for h in b}
+        self._data_dir = data_dir
+        self._on_step = on_step
+        self._cancel = cancel or (lambda: False)
+        self._cond = threading.Condition()
+        self._steps: queue.SimpleQueue[tuple[str, StepResult] | None] = queue.SimpleQueue()
+        self._decisions: dict[str, dict[str, Any]] = {}
+        self._opened: dict[int, float] = {}
+        self._passed: set[str] = set()
+        self._stopping = False
+        self._procs: list[_Process] = []
+        self._lead = EventFolder(self.hosts)
+        self._gated = EventFolder(self.hosts)
+        self._sock_dir = Path(tempfile.mkdtemp(prefix="mctl-gate-"))  # short: socket paths max 108 bytes
+        os.chmod(self._sock_dir, 0o700)
+        self._server = _GateServer(str(self._sock_dir / "gate"), self._gate)
+        self._serving = False
+
+    @property
+    def hosts(self) -> list[str]:
+        return [h for b in self.batches for h in b]
+
+    # -- the caller's side -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the server and the first process: the lead plays, then the gated play from batch 0."""
+        threading.Thread(target=self._server.serve_forever, name="maintctl-gate", daemon=True).start()
+        self._serving = True
+        lead_plays = sum(count_plays(p) for p in self.lead)
+        self._spawn(0, lead_plays)
+
+    def wait_lead(self) -> PlaybookResult:
+        """Block until the lead plays are done on every host; their per-host results."""
+        proc = self._procs[0]
+        self._wait(lambda: proc.ended or proc.play_starts > proc.lead_plays, None)
+        self._raise_if_not_run(proc)
+        status = proc.status if proc.ended and proc.play_starts <= proc.lead_plays else "successful"
+        return self._result(proc, self.hosts, self._lead, status)
+
+    def batch_index(self, hosts: Sequence[str]) -> int:
+        """The index of the batch made of ``hosts`` (the engine's batches are the session's)."""
+        try:
+            return self.batches.index(tuple(hosts))
+        except ValueError:
+            raise AdapterError(f"hosts {', '.join(hosts)} are not a batch of this session") from None
+
+    def open_batch(self, index: int, decisions: Mapping[str, Decision]) -> None:
+        """Hand the engine's decision for each host of batch ``index`` to the gate."""
+        replies = {h: ({"go": True, "vars": dict(d.vars)} if isinstance(d, Go) else {"skip": True, "msg": d.message})
+                   for h, d in decisions.items()}
+        with self._cond:
+            proc = self._procs[-1]
+            restart = proc.ended and proc.batch < index and any("go" in r for r in replies.values())
+            self._decisions.update(replies)
+            self._opened[index] = time.monotonic()
+            self._cond.notify_all()
+        if restart and not self._cancel():
+            # Ansible ended the play (a whole batch failed) but the engine goes on: the rest in a new process.
+            self._spawn(index, 0)
+
+    def wait_batch(self, index: int) -> PlaybookResult:
+        """Block until batch ``index`` is complete; the results of its hosts."""
+        proc = self._procs[-1]
+        self._wait(lambda: proc.ended or proc.batch > index, index)
+        self._raise_if_not_run(proc)
+        hosts = list(self.batches[index])
+        result = self._result(proc, hosts, self._gated, proc.status if proc.ended else "successful")
+        if proc.killed and proc.batch <= index:
+            for h, r in result.hosts.items():
+                if h in self._passed and not r.failed:  # let through the gate: its work had begun
+                    r.status, r.message = "failed", f"playbook {proc.status} before it finished on this host " \
+                                                    "(partially applied)"
+                elif h not in self._passed:
+                    r.status = "not_started"
+        return result
+
+    def close(self) -> None:
+        """End the session: hosts at a gate are told to stop; a process still at work is cancelled."""
+        with self._cond:
+            self._stopping = True
+            busy = [p for p in self._procs if not p.ended and not self._at_gate(p)]
+            for p in busy:
+                p.kill = True
+            self._cond.notify_all()
+        for p in self._procs:
+            if p.thread is not None:
+                p.thread.join(timeout=60)
+                if p.thread.is_alive():
+                    p.kill = True
+                    p.thread.join()
+        self._drain()
+        if self._serving:
+            self._server.shutdown()
+        self._server.server_close()
+        shutil.rmtree(self._sock_dir, ignore_errors=True)
+
+    def logs(self) -> list[tuple[str, bytes]]:
+        """Each process's Ansible output (name, bytes), for evidence."""
+        out = []
+        for n, p in enumerate(self._procs, 1):
+            path = p.data_dir / "artifacts" / "run" / "stdout"
+            if path.exists():
+                out.append((f"session{n}.log", path.read_bytes()))
+        return out
+
+    def __enter__(self) -> PlaybookSession:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _at_gate(self, proc: _Process) -> bool:
+        """True when the process is between batches: its current batch has no decision yet."""
+        return proc.batch >= 0 and proc.batch not in self._opened
+
+    def _wait(self, done: Callable[[], bool], index: int | None) -> None:
+        timeout = self.spec.timeout
+        while True:
+            self._drain()
+            with self._cond:
+                if done():
+                    break
+                proc = self._procs[-1]
+                opened = self._opened.get(index) if index is not None else None
+                if timeout and opened is not None and time.monotonic() - opened > timeout and not proc.kill:
+                    proc.kill = proc.timed_out = True
+                self._cond.wait(_POLL)
+        self._drain()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._steps.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None and self._on_step is not None:
+                self._on_step(*item)
+
+    def _gate(self, host: str) -> dict[str, Any]:
+        """A host reached the gate: wait for its decision (or the end of the session)."""
+        with self._cond:
+            if host not in self._batch_of:
+                return {"skip": True, "msg": f"{host} is in no batch of this rollout"}
+            self._cond.wait_for(lambda: host in self._decisions or self._stopping)
+            reply = self._decisions.pop(host, None)
+            if reply is not None and reply.get("go"):
+                self._passed.add(host)
+            return reply if reply is not None else {"stop": True, "msg": "the rollout stopped before this batch"}
+
+    def _spawn(self, first: int, lead_plays: int) -> None:
+        hosts = tuple(h for b in self.batches[first:] for h in b)
+        label = "session" if first == 0 else f"session-from-batch{first + 1}"
+        proc = _Process(first=first, lead_plays=lead_plays, hosts=hosts, data_dir=self._data_dir(label))
+        playbooks = (self.lead if first == 0 else []) + [self.spec.playbook.resolve()]
+        extravars = {
+            **self.spec.extravars,
+            "maintctl_order": list(hosts),
+            "maintctl_serial": [len(b) for b in self.batches[first:]],
+        }
+        with self._cond:
+            self._procs.append(proc)
+        proc.thread = threading.Thread(target=self._run, args=(proc, playbooks, extravars),
+                                       name=f"maintctl-{label}", daemon=True)
+        proc.thread.start()
+
+    def _run(self, proc: _Process, playbooks: list[Path], extravars: dict[str, Any]) -> None:
+        from runner.adapters.ansible_runner_loader import load_ansible_runner
+
+        try:
+            data_dir = proc.data_dir
+            private_dir(data_dir)
+            for sub in ("tmp", "project", "artifacts"):
+                private_dir(data_dir / sub)
+            wrapper = data_dir / "project" / "session.yml"
+            wrapper.write_text(json.dumps([{"import_playbook": str(p)} for p in playbooks]), encoding="utf-8")
+            env = {**ansible_env(self.spec, data_dir), "MAINTCTL_GATE": self._server.path}
+            runner = load_ansible_runner().run(
+                private_data_dir=str(data_dir),
+                project_dir=str(data_dir / "project"),
+                artifact_dir=str(data_dir / "artifacts"),
+                ident="run",
+                playbook=str(wrapper),
+                inventory=[str(Path(p).resolve()) for p in self._inventories()],
+                limit=",".join(proc.hosts),
+                extravars=extravars,
+                envvars=env,
+                forks=self.spec.forks,
+                cmdline=shlex.join(ansible_cmdline(self.spec)) or None,
+                event_handler=lambda event: self._event(proc, event),
+                cancel_callback=lambda: proc.kill or self._cancel(),
+                settings={"suppress_ansible_output": True},
+                **runner_options(),
+            )
+            scrub_command_file(data_dir / "artifacts" / "run" / "command")
+            status = "timeout" if proc.timed_out else str(runner.status)
+            rc = int(runner.rc if runner.rc is not None else -1)
+            error = ""
+        except Exception as exc:  # noqa: BLE001 - reported to the caller's thread, not lost in this one
+            status, rc, error = "failed", -1, f"ansible-runner could not start the session: {exc}"
+        with self._cond:
+            proc.status, proc.rc, proc.error, proc.ended = status, rc, error, True
+            self._cond.notify_all()
+        self._steps.put(None)
+
+    def _inventories(self) -> list[Path]:
+        inv = self.spec.inventory
+        return [inv] if isinstance(inv, Path) else list(inv)
+
+    def _event(self, proc: _Process, event: dict[str, Any]) -> bool:
+        kind = event.get("event")
+        with self._cond:
+            if kind == "playbook_on_play_start":
+                proc.play_starts += 1
+                self._cond.notify_all()
+            elif kind == "playbook_on_stats":
+                data = event.get("event_data") or {}
+                proc.stats = {k: data.get(k) or {} for k in ("ok", "failures", "dark", "skipped", "changed",
+                                                              "ignored", "rescued", "processed")}
+            else:
+                folder = self._lead if proc.batch < 0 else self._gated
+                action = str((event.get("event_data") or {}).get("task_action", ""))
+                if action.rpartition(".")[2] not in _PLUMBING:
+                    produced = folder.feed(event)
+                    if produced is not None:
+                        self._steps.put(produced)
+        return self.spec.keep_events
+
+    def _raise_if_not_run(self, proc: _Process) -> None:
+        if proc.error:
+            raise AdapterError(proc.error)
+        if proc.ended and proc.status == "failed" and not proc.stats:
+            path = proc.data_dir / "artifacts" / "run" / "stdout"
+            tail = path.read_text(encoding="utf-8", errors="replace")[-1500:].strip() if path.exists() else ""
+            raise AdapterError(f"ansible-playbook {self.spec.playbook.name} did not run (rc {proc.rc})"
+                               + (f":\n{tail}" if tail else ""))
+
+    def _result(self, proc: _Process, hosts: Sequence[str], folder: EventFolder, status: str) -> PlaybookResult:
+        stdout = proc.data_dir / "artifacts" / "run" / "stdout"
+        with self._cond:
+            results = {h: _copy(folder.results.get(h)) or HostResult(host=h, status="not_started") for h in hosts}
+        return PlaybookResult(rc=proc.rc if proc.ended else 0, status=status, hosts=results, stats=dict(proc.stats),
+                              data_dir=proc.data_dir, events=folder.events,
+                              stdout_path=stdout if stdout.exists() else None)
+
+
+def _copy(result: HostResult | None) -> HostResult | None:
+    if result is None:
+        return None
+    return HostResult(host=result.host, status=result.status, steps=list(result.steps), message=result.message,
+                      data=dict(result.data))
+
+
+class _GateServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Answers each host at the gate with the engine's decision, one thread per host."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A host whose process was cancelled hung up before its answer: nothing to report."""
+
+    def __init__(self, path: str, decide: Callable[[str], dict[str, Any]]) -> None:
+        self.path, self.decide = path, decide
+        super().__init__(path, _GateHandler)
+        os.chmod(path, 0o600)
+
+
+class _GateHandler(socketserver.StreamRequestHandler):
+    server: _GateServer
+
+    def handle(self) -> None:
+        try:
+            host = str(json.loads(self.rfile.readline() or b"{}").get("host", ""))
+        except ValueError:
+            return
+        reply = self.server.decide(host)
+        self.wfile.write(json.dumps(reply).encode() + b"\n")
