@@ -10,6 +10,8 @@ Both callers (the engine adapter in ``runner.adapters.ansible`` and the drift ch
 * ``quiet`` / ``suppress_env_files``: no echo of Ansible's output, no ``env/`` files holding the
   environment (credentials) on disk.
 
+``graceful_termination()`` makes a cancelled or timed-out run stop Ansible's workers as well (see there).
+
 ``without_close_delay()`` removes a fixed 0.1 s per playbook: ansible-runner closes its pexpect child
 only after the child has exited and been reaped, and ptyprocess still sleeps ``delayafterclose``
 (0.1 s, "give the kernel time to update process status") before checking it again. The spawn class
@@ -19,7 +21,10 @@ the child is already reaped; a child that is still alive is closed exactly as be
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
+import time
 import types
 from typing import Any
 
@@ -32,6 +37,7 @@ _installed: list[bool] = []
 def runner_options() -> dict[str, Any]:
     """Keyword arguments for ``ansible_runner.run`` that every maintctl playbook run uses."""
     without_close_delay()
+    graceful_termination()
     return {"quiet": True, "suppress_env_files": True, "fact_cache_type": "memory"}
 
 
@@ -62,3 +68,55 @@ def without_close_delay() -> bool:
                 runner_module.pexpect = view
             _installed.append(known)
         return _installed[0]
+
+
+TERM_GRACE = 5.0  # seconds ansible-playbook gets to stop its workers before ansible-runner's SIGKILL
+_term_installed: list[bool] = []
+
+
+def graceful_termination() -> bool:
+    """Make ansible-runner's cancel and timeout stop Ansible's workers too (once; False if unknown layout).
+
+    ansible-runner stops a run with SIGKILL to ansible-playbook's process group. Since ansible-core 2.19
+    every worker process calls setsid, so that kill leaves each worker running its task to the end (an
+    apt install, a reboot) after the run was reported cancelled. ansible-playbook itself, on SIGTERM,
+    forwards it to its workers, which kill their own process groups. So ansible-runner's termination
+    is wrapped: SIGTERM first, up to ``TERM_GRACE`` seconds for ansible-playbook to exit, then the
+    original SIGKILL for whatever is left.
+    """
+    with _lock:
+        if not _term_installed:
+            runner_class = load_ansible_runner().runner.Runner
+            original = runner_class.__dict__.get("handle_termination")
+            known = isinstance(original, classmethod)
+            if isinstance(original, classmethod):
+                real = original.__func__
+
+                def handle_termination(cls: type, pid: int, pidfile: str | None = None) -> None:
+                    terminate(pid)
+                    real(cls, pid, pidfile)
+
+                runner_class.handle_termination = classmethod(handle_termination)
+            _term_installed.append(known)
+        return _term_installed[0]
+
+
+def terminate(pid: int, grace: float = TERM_GRACE) -> None:
+    """SIGTERM ``pid`` and wait up to ``grace`` seconds for it to exit (without reaping it: pexpect does)."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except OSError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and _running(pid):
+        time.sleep(0.05)
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (Linux /proc; elsewhere: assume it exited, the SIGKILL follows anyway)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            stat = fh.read()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]

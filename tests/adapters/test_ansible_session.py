@@ -78,6 +78,20 @@ def session(pb: dict[str, Any], batches: list[tuple[str, ...]], *, extra: dict[s
                            on_step=on_step, cancel=cancel)
 
 
+def leftovers(pb: dict[str, Any]) -> list[str]:
+    """Processes of this test's playbooks still running (their command lines name its folder)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rpartition(")")[2].split()[0]
+        except OSError:
+            continue
+        if str(pb["tmp"]) in cmd and state != "Z":
+            found.append(cmd)
+    return found
+
+
 def ran(pb: dict[str, Any]) -> list[str]:
     path: Path = pb["log"]
     return path.read_text().split() if path.exists() else []
@@ -175,6 +189,7 @@ def test_cancel_during_a_batch_marks_started_hosts_partially_applied(pb: dict[st
         assert time.monotonic() - started < 20
     a = result.hosts["a"]
     assert result.status == "canceled"
+    assert leftovers(pb) == [], "cancelling must stop Ansible's workers too, not only ansible-playbook"
     assert a.status == "failed" and "partially applied" in a.message, a
     assert ran(pb) == ["a=x"]
 
@@ -190,6 +205,7 @@ def test_batch_timeout_kills_the_batch(pb: dict[str, Any]) -> None:
         result = s.wait_batch(0)
     assert result.status == "timeout"
     assert result.hosts["a"].failed
+    assert leftovers(pb) == []
 
 
 def test_a_playbook_without_the_gate_is_refused(pb: dict[str, Any]) -> None:
