@@ -66,6 +66,9 @@ from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
 GATE_ACTION = "maintctl_gate"
+# A play without tasks between the lead playbooks and the gated one: its start event marks the end of
+# the lead plays however many plays (and imports) they hold.
+MARKER_PLAY = "maintctl session: batches follow"
 # Steps of the session's own plumbing, not of the kind's work: kept out of results and evidence.
 _PLUMBING = frozenset({GATE_ACTION, "meta"})
 _POLL = 0.2  # seconds between checks of the run's cancel signal and batch timeout while waiting
@@ -88,28 +91,6 @@ class Skip:
 Decision = Go | Skip
 
 
-def count_plays(playbook: Path) -> int:
-    """How many play start events ``playbook`` produces (imports counted through, no serial)."""
-    import yaml
-
-    try:
-        plays = yaml.safe_load(playbook.read_text(encoding="utf-8")) or []
-    except (OSError, yaml.YAMLError) as exc:
-        raise AdapterError(f"{playbook}: cannot read the playbook: {exc}") from exc
-    if not isinstance(plays, list):
-        raise AdapterError(f"{playbook}: a playbook is a list of plays")
-    total = 0
-    for play in plays:
-        target = play.get("import_playbook") or play.get("ansible.builtin.import_playbook") \
-            if isinstance(play, dict) else None
-        if target:
-            path = Path(str(target))
-            total += count_plays(path if path.is_absolute() else playbook.parent / path)
-        else:
-            total += 1
-    return total
-
-
 def is_gated(playbook: Path) -> bool:
     """Whether the playbook's play starts with the maintctl gate (so it can run as a session)."""
     try:
@@ -124,10 +105,10 @@ class _Process:
     """One ansible-playbook process of the session."""
 
     first: int  # the engine's index of the first gated batch this process runs
-    lead_plays: int  # play starts before the gated play's first batch
     hosts: tuple[str, ...]
     data_dir: Path
-    play_starts: int = 0
+    marked: bool = False  # the marker play started: the lead plays are done
+    play_starts: int = 0  # play starts after the marker: one per serial batch of the gated play
     ended: bool = False
     status: str = "running"
     rc: int = -1
@@ -140,7 +121,12 @@ class _Process:
     @property
     def batch(self) -> int:
         """The engine's index of the gated batch the event stream is in (-1: still in the lead plays)."""
-        return self.first + self.play_starts - self.lead_plays - 1 if self.play_starts > self.lead_plays else -1
+        return self.first + self.play_starts - 1 if self.marked else -1
+
+    @property
+    def done(self) -> bool:
+        """Every play has finished (the playbook's stats came) or the process is gone."""
+        return self.ended or bool(self.stats)
 
     @property
     def killed(self) -> bool:
@@ -195,17 +181,17 @@ class PlaybookSession:
 
     def start(self) -> None:
         """Start the server and the first process: the lead plays, then the gated play from batch 0."""
-        threading.Thread(target=self._server.serve_forever, name="maintctl-gate", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(_POLL / 4,), name="maintctl-gate",
+                         daemon=True).start()
         self._serving = True
-        lead_plays = sum(count_plays(p) for p in self.lead)
-        self._spawn(0, lead_plays)
+        self._spawn(0)
 
     def wait_lead(self) -> PlaybookResult:
         """Block until the lead plays are done on every host; their per-host results."""
         proc = self._procs[0]
-        self._wait(lambda: proc.ended or proc.play_starts > proc.lead_plays, None)
+        self._wait(lambda: proc.done or proc.marked, None)
         self._raise_if_not_run(proc)
-        status = proc.status if proc.ended and proc.play_starts <= proc.lead_plays else "successful"
+        status = proc.status if proc.ended and not proc.marked else "successful"
         return self._result(proc, self.hosts, self._lead, status)
 
     def batch_index(self, hosts: Sequence[str]) -> int:
@@ -221,22 +207,22 @@ class PlaybookSession:
                    for h, d in decisions.items()}
         with self._cond:
             proc = self._procs[-1]
-            restart = proc.ended and proc.batch < index and any("go" in r for r in replies.values())
+            restart = proc.done and proc.batch < index and any("go" in r for r in replies.values())
             self._decisions.update(replies)
             self._opened[index] = time.monotonic()
             self._cond.notify_all()
         if restart and not self._cancel():
             # Ansible ended the play (a whole batch failed) but the engine goes on: the rest in a new process.
-            self._spawn(index, 0)
+            self._spawn(index)
 
     def wait_batch(self, index: int) -> PlaybookResult:
         """Block until batch ``index`` is complete; the results of its hosts."""
         proc = self._procs[-1]
-        self._wait(lambda: proc.ended or proc.batch > index, index)
+        self._wait(lambda: proc.done or proc.batch > index, index)
         self._raise_if_not_run(proc)
         hosts = list(self.batches[index])
         result = self._result(proc, hosts, self._gated, proc.status if proc.ended else "successful")
-        if proc.killed and proc.batch <= index:
+        if proc.ended and proc.killed and proc.batch <= index:
             for h, r in result.hosts.items():
                 if h in self._passed and not r.failed:  # let through the gate: its work had begun
                     r.status, r.message = "failed", f"playbook {proc.status} before it finished on this host " \
@@ -283,8 +269,9 @@ class PlaybookSession:
     # -- internals ---------------------------------------------------------------------------
 
     def _at_gate(self, proc: _Process) -> bool:
-        """True when the process is between batches: its current batch has no decision yet."""
-        return proc.batch >= 0 and proc.batch not in self._opened
+        """True when the process needs no kill to end: between batches (its current batch has no
+        decision yet) or past its last play."""
+        return proc.done or (proc.batch >= 0 and proc.batch not in self._opened)
 
     def _wait(self, done: Callable[[], bool], index: int | None) -> None:
         timeout = self.spec.timeout
@@ -320,10 +307,10 @@ class PlaybookSession:
                 self._passed.add(host)
             return reply if reply is not None else {"stop": True, "msg": "the rollout stopped before this batch"}
 
-    def _spawn(self, first: int, lead_plays: int) -> None:
+    def _spawn(self, first: int) -> None:
         hosts = tuple(h for b in self.batches[first:] for h in b)
         label = "session" if first == 0 else f"session-from-batch{first + 1}"
-        proc = _Process(first=first, lead_plays=lead_plays, hosts=hosts, data_dir=self._data_dir(label))
+        proc = _Process(first=first, hosts=hosts, data_dir=self._data_dir(label))
         playbooks = (self.lead if first == 0 else []) + [self.spec.playbook.resolve()]
         extravars = {
             **self.spec.extravars,
@@ -345,7 +332,10 @@ class PlaybookSession:
             for sub in ("tmp", "project", "artifacts"):
                 private_dir(data_dir / sub)
             wrapper = data_dir / "project" / "session.yml"
-            wrapper.write_text(json.dumps([{"import_playbook": str(p)} for p in playbooks]), encoding="utf-8")
+            plays: list[dict[str, Any]] = [{"import_playbook": str(p)} for p in playbooks]
+            marker = {"name": MARKER_PLAY, "hosts": "{{ maintctl_order }}", "gather_facts": False, "tasks": []}
+            plays.insert(len(playbooks) - 1, marker)
+            wrapper.write_text(json.dumps(plays), encoding="utf-8")
             env = {**ansible_env(self.spec, data_dir), "MAINTCTL_GATE": self._server.path}
             runner = load_ansible_runner().run(
                 private_data_dir=str(data_dir),
@@ -383,12 +373,16 @@ class PlaybookSession:
         kind = event.get("event")
         with self._cond:
             if kind == "playbook_on_play_start":
-                proc.play_starts += 1
+                if proc.marked:
+                    proc.play_starts += 1
+                elif (event.get("event_data") or {}).get("play") == MARKER_PLAY:
+                    proc.marked = True
                 self._cond.notify_all()
             elif kind == "playbook_on_stats":
                 data = event.get("event_data") or {}
                 proc.stats = {k: data.get(k) or {} for k in ("ok", "failures", "dark", "skipped", "changed",
                                                               "ignored", "rescued", "processed")}
+                self._cond.notify_all()
             else:
                 folder = self._lead if proc.batch < 0 else self._gated
                 action = str((event.get("event_data") or {}).get("task_action", ""))

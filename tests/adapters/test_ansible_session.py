@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from runner.adapters.ansible import PlaybookSpec
-from runner.adapters.ansible_session import Go, PlaybookSession, Skip, count_plays
+from runner.adapters.ansible_session import Go, PlaybookSession, Skip
 from runner.engine.kind import StepResult
 from runner.errors import AdapterError
 
@@ -224,10 +224,19 @@ def test_a_playbook_that_cannot_run_is_an_error(pb: dict[str, Any]) -> None:
             s.wait_lead()
 
 
-def test_count_plays_follows_imports(tmp_path: Path) -> None:
-    (tmp_path / "two.yml").write_text(json.dumps([{"hosts": "all"}, {"hosts": "all"}]))
-    (tmp_path / "top.yml").write_text(json.dumps([{"import_playbook": "two.yml"}, {"hosts": "all"}]))
-    assert count_plays(tmp_path / "top.yml") == 3
+def test_lead_playbooks_may_hold_several_plays_and_imports(pb: dict[str, Any]) -> None:
+    second = pb["tmp"] / "second.yml"
+    second.write_text(LEAD.replace("name: lead", "name: lead two").replace("capture: lead", "capture: two"))
+    top = pb["tmp"] / "top.yml"
+    top.write_text(json.dumps([{"import_playbook": str(pb["lead"])}, {"import_playbook": "second.yml"}]))
+    pb["lead"] = top
+    with session(pb, [("a", "b")]) as s:
+        s.start()
+        lead = s.wait_lead()
+        assert [st.name for st in lead.hosts["a"].steps] == ["capture: lead", "capture: two"]
+        assert ran(pb) == []
+        s.open_batch(0, {"a": Go({"word": "x"}), "b": Go({"word": "x"})})
+        assert {r.status for r in s.wait_batch(0).hosts.values()} == {"changed"}
 
 
 def test_the_gate_lets_everything_through_when_run_by_hand(pb: dict[str, Any], tmp_path: Path) -> None:
