@@ -24,6 +24,8 @@ Emit = Callable[[str, Mapping[str, Any]], None]
 
 @dataclass
 class BatchLoop:
+    """Runs the rollout's batches in order for one run (see the module docstring)."""
+
     ctx: RunContext
     kind: KindRunner
     rollout: Rollout

@@ -10,8 +10,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +21,8 @@ from runner.errors import AdapterError
 
 @dataclass(frozen=True, kw_only=True)
 class CheckResult:
+    """The outcome of one pre- or post-check on one host."""
+
     name: str
     kind: str
     host: str  # inventory host, or "runner"
@@ -69,6 +69,9 @@ def _command(check: Check, host: str, target_for: TargetFor | None) -> tuple[boo
 
 
 def _http(check: Check, host: str, target_for: TargetFor | None) -> tuple[bool, str]:
+    import urllib.error  # urllib.request pulls in http.client, ssl and email: only for HTTP checks
+    import urllib.request
+
     url = _fill(check.url, host, target_for)
     if not url.startswith(("http://", "https://")):
         return False, f"{url}: only http and https URLs are checked"

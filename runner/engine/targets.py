@@ -20,6 +20,8 @@ from runner.errors import UsageError
 
 @dataclass(frozen=True, kw_only=True)
 class Resolved:
+    """An item's hosts in order, with what Ansible needs for those found in AWS."""
+
     hosts: tuple[str, ...]
     hostvars: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # hosts resolved from AWS
     extra_inventory: Path | None = None

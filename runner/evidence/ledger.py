@@ -44,6 +44,8 @@ class Entry:
 
 @dataclass(frozen=True)
 class Appended:
+    """Where an entry landed in the ledger."""
+
     seq: int
     hash: str
     type: str
@@ -51,6 +53,8 @@ class Appended:
 
 @dataclass
 class _Batch:
+    """Entries waiting for the group commit."""
+
     entries: Sequence[Entry]
     checkpoint: bool
     done: bool = False

@@ -186,6 +186,8 @@ class StepRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class Lease:
+    """Who holds a lease key, until when."""
+
     key: str
     owner: str
     expires: datetime

@@ -27,6 +27,8 @@ Approve = Literal["all", "security", "none"]
 
 @dataclass(frozen=True, kw_only=True)
 class Rules:
+    """A baseline's approval rules, parsed from patching/."""
+
     package_manager: Literal["apt", "dnf"] = "apt"
     approve: Approve = "all"
     approve_after_days: int = 0
@@ -48,6 +50,8 @@ class Rules:
 
 @dataclass(frozen=True, kw_only=True)
 class Decision:
+    """Whether one pending update is approved, and why."""
+
     update: Update
     approved: bool
     reason: str

@@ -18,6 +18,8 @@ State = Literal["compliant", "pending_reboot", "non_compliant", "failed", "unkno
 
 @dataclass(frozen=True, kw_only=True)
 class PackageChange:
+    """One package's version before and after the install."""
+
     name: str
     before: str | None
     after: str | None
@@ -29,6 +31,8 @@ class PackageChange:
 
 @dataclass(frozen=True, kw_only=True)
 class HostCompliance:
+    """A host's compliance with its baseline after a run."""
+
     host: str
     state: State
     installed: tuple[PackageChange, ...] = ()

@@ -21,6 +21,8 @@ SCAN_PLAYBOOK = "patch-scan.yml"
 
 @dataclass(frozen=True, kw_only=True)
 class HostScan:
+    """What the scan found on one host and what the baseline decided about it."""
+
     host: str
     ok: bool
     updates: tuple[Update, ...] = ()
