@@ -158,6 +158,13 @@ def private_dir(path: Path) -> Path:
     return path
 
 
+def prepare_data_dir(data_dir: Path) -> None:
+    """ansible-runner's private data dir and the folders it and Ansible write to, all 0700."""
+    private_dir(data_dir)
+    for sub in ("tmp", "project", "artifacts"):
+        private_dir(data_dir / sub)
+
+
 def run_playbook(
     spec: PlaybookSpec,
     *,
@@ -182,9 +189,7 @@ def run_playbook(
         raise AdapterError(f"playbook {spec.playbook.name}: no hosts to run on")
     if data_dir.exists() and any(data_dir.iterdir()):
         raise AdapterError(f"{data_dir}: ansible data dir is not fresh")
-    private_dir(data_dir)
-    for sub in ("tmp", "project", "artifacts"):
-        private_dir(data_dir / sub)
+    prepare_data_dir(data_dir)
     folder = EventFolder(spec.hosts)
     lock = threading.Lock()
 

@@ -83,6 +83,13 @@ def step_from_event(event: Mapping[str, Any]) -> tuple[str, StepResult] | None:
     return str(host), step
 
 
+def stats_from_event(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-host counters of a ``playbook_on_stats`` event."""
+    data = event.get("event_data") or {}
+    return {k: data.get(k) or {} for k in ("ok", "failures", "dark", "skipped", "changed", "ignored", "rescued",
+                                           "processed")}
+
+
 def status_from_stats(host: str, stats: Mapping[str, Any]) -> HostStatus | None:
     """A host's overall status from the playbook_on_stats counters (None when the host is absent)."""
     def count(name: str) -> int:
@@ -123,9 +130,7 @@ class EventFolder:
         """Take one event; return the (host, step) it produced, if it was a host result."""
         self.events += 1
         if event.get("event") == "playbook_on_stats":
-            data = event.get("event_data") or {}
-            self.stats = {k: data.get(k) or {} for k in ("ok", "failures", "dark", "skipped", "changed",
-                                                          "ignored", "rescued", "processed")}
+            self.stats = stats_from_event(event)
             for host, result in self.results.items():
                 final = status_from_stats(host, self.stats)
                 if final is not None:

@@ -57,10 +57,10 @@ from runner.adapters.ansible import (
     StepCallback,
     ansible_cmdline,
     ansible_env,
-    private_dir,
+    prepare_data_dir,
     scrub_command_file,
 )
-from runner.adapters.ansible_events import EventFolder
+from runner.adapters.ansible_events import EventFolder, stats_from_event
 from runner.adapters.ansible_proc import runner_options
 from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
@@ -328,9 +328,7 @@ class PlaybookSession:
 
         try:
             data_dir = proc.data_dir
-            private_dir(data_dir)
-            for sub in ("tmp", "project", "artifacts"):
-                private_dir(data_dir / sub)
+            prepare_data_dir(data_dir)
             wrapper = data_dir / "project" / "session.yml"
             plays: list[dict[str, Any]] = [{"import_playbook": str(p)} for p in playbooks]
             marker = {"name": MARKER_PLAY, "hosts": "{{ maintctl_order }}", "gather_facts": False, "tasks": []}
@@ -379,9 +377,7 @@ class PlaybookSession:
                     proc.marked = True
                 self._cond.notify_all()
             elif kind == "playbook_on_stats":
-                data = event.get("event_data") or {}
-                proc.stats = {k: data.get(k) or {} for k in ("ok", "failures", "dark", "skipped", "changed",
-                                                              "ignored", "rescued", "processed")}
+                proc.stats = stats_from_event(event)
                 self._cond.notify_all()
             else:
                 folder = self._lead if proc.batch < 0 else self._gated
