@@ -35,9 +35,6 @@ from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
 DEFAULT_INTERPRETER = "/usr/bin/python3"
-# maintctl's action plugins (the session gate), ahead of the user's or Ansible's default search path.
-ACTION_PLUGINS = Path(__file__).resolve().parent / "ansible_plugins" / "action"
-_DEFAULT_ACTION_PATH = "~/.ansible/plugins/action:/usr/share/ansible/plugins/action"
 StepCallback = Callable[[str, StepResult], None]
 
 
@@ -128,9 +125,6 @@ def ansible_env(spec: PlaybookSpec, data_dir: Path) -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "True",
         "ANSIBLE_DEPRECATION_WARNINGS": "False",
         "ANSIBLE_SSH_CONTROL_PATH_DIR": str(control_path_dir()),
-        "ANSIBLE_ACTION_PLUGINS": os.pathsep.join(
-            [str(ACTION_PLUGINS), os.environ.get("ANSIBLE_ACTION_PLUGINS") or _DEFAULT_ACTION_PATH]
-        ),
     }
     if spec.private_key is not None:
         env["ANSIBLE_PRIVATE_KEY_FILE"] = str(spec.private_key)

@@ -14,23 +14,25 @@ pre/post checks, pre-patch protection):
         result = session.wait_batch(index)           # PlaybookResult of that batch's hosts
     session.close()                                  # a play waiting at its gate ends there
 
-``spec.playbook`` is the gated playbook: its one play starts with the ``maintctl_gate`` action
-(``runner/adapters/ansible_plugins/action``), registered as ``maintctl_batch``, followed by
-``meta: end_play`` when ``maintctl_batch.stop`` and ``meta: end_host`` when ``maintctl_batch.skip``;
-its tasks read the engine's per-host values from ``maintctl_batch.vars``.
+``spec.playbook`` is the gated playbook: its play has ``maintctl_gate: true`` in its vars, and its
+tasks read the engine's per-host values from ``maintctl_batch.vars``. The session runs Ansible with
+the ``maintctl_gate`` strategy (``runner/adapters/ansible_plugins/strategy``): the estate's strategy
+(``MAINTCTL_STRATEGY``) does the work, and before each serial batch of the gated play it asks the
+engine, in Ansible's own process, which hosts go (with their vars), which are skipped, or whether the
+rollout stopped. No task and no worker process is spent on the gate.
 
 How Ansible's batches stay the engine's: the play's ``hosts`` is ``maintctl_order`` (the engine's host
 order; Ansible keeps the order of an explicit host list) and its ``serial`` is ``maintctl_serial`` (the
 engine's batch sizes), so Ansible's serial batch k is the engine's batch k. Ansible announces every
 serial batch with a play start event; counting them places each event in its batch, and a batch is
-complete when the next one starts or the process ends. Each host of a batch waits at the gate for
-the engine's decision, given by ``open_batch``; ``close`` answers any waiting host with "stop".
+complete when the next one starts or the process ends. Each batch waits at the gate for the
+engine's decisions on its hosts, given by ``open_batch``; ``close`` answers a waiting batch with "stop".
 
 Ansible's own rule ends a play when every host of a serial batch failed. The engine may tolerate that
 (max_errors); ``open_batch`` then starts a new process for the remaining batches (the gated playbook
 alone). Hosts that failed a lead play are left out of later plays by Ansible and never reach the gate.
 
-Threads: ansible-runner runs in a thread of the session; the gate's socket server answers each host
+Threads: ansible-runner runs in a thread of the session; the gate's socket server answers each batch
 in a thread. Steps are handed to ``on_step`` in the caller's thread only (inside ``wait_*``), because
 the engine's state store belongs to that thread.
 """
@@ -41,9 +43,6 @@ import json
 import os
 import queue
 import shlex
-import shutil
-import socketserver
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -62,15 +61,16 @@ from runner.adapters.ansible import (
 )
 from runner.adapters.ansible_events import EventFolder, stats_from_event
 from runner.adapters.ansible_proc import runner_options
+from runner.adapters.gate_server import GateServer
 from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
-GATE_ACTION = "maintctl_gate"
+GATE = "maintctl_gate"  # the strategy plugin, and the play var that marks the gated play
+STRATEGY_PLUGINS = Path(__file__).resolve().parent / "ansible_plugins" / "strategy"
+_DEFAULT_STRATEGY_PATH = "~/.ansible/plugins/strategy:/usr/share/ansible/plugins/strategy"
 # A play without tasks between the lead playbooks and the gated one: its start event marks the end of
 # the lead plays however many plays (and imports) they hold.
 MARKER_PLAY = "maintctl session: batches follow"
-# Steps of the session's own plumbing, not of the kind's work: kept out of results and evidence.
-_PLUMBING = frozenset({GATE_ACTION, "meta"})
 _POLL = 0.2  # seconds between checks of the run's cancel signal and batch timeout while waiting
 
 
@@ -83,7 +83,7 @@ class Go:
 
 @dataclass(frozen=True)
 class Skip:
-    """Keep the host out of this batch's work (the play ends it with ``end_host``)."""
+    """Keep the host out of this batch's work (the gate ends it before the batch's first task)."""
 
     message: str
 
@@ -91,13 +91,26 @@ class Skip:
 Decision = Go | Skip
 
 
-def is_gated(playbook: Path) -> bool:
-    """Whether the playbook's play starts with the maintctl gate (so it can run as a session)."""
+def gate_problem(playbook: Path) -> str | None:
+    """Why the playbook cannot run as a session's gated playbook, or None: exactly one play, marked
+    ``maintctl_gate: true``, with hosts from ``maintctl_order`` and serial from ``maintctl_serial``, and
+    no strategy of its own (the gate is the session's strategy)."""
+    import yaml
+
     try:
-        text = playbook.read_text(encoding="utf-8")
-    except OSError:
-        return False
-    return GATE_ACTION in text and "maintctl_order" in text and "maintctl_serial" in text
+        plays = yaml.safe_load(playbook.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        return f"cannot read it: {exc}"
+    if not isinstance(plays, list) or len(plays) != 1 or not isinstance(plays[0], dict):
+        return "it must hold exactly one play"
+    play = plays[0]
+    if (play.get("vars") or {}).get(GATE) is not True:
+        return f"its play's vars must say {GATE}: true"
+    if "maintctl_order" not in str(play.get("hosts", "")) or "maintctl_serial" not in str(play.get("serial", "")):
+        return "its play must use hosts '{{ maintctl_order }}' and serial '{{ maintctl_serial }}'"
+    if "strategy" in play:
+        return "its play must not choose a strategy (the session's gate is one; settings.ansible.strategy applies)"
+    return None
 
 
 @dataclass
@@ -146,12 +159,10 @@ class PlaybookSession:
         on_step: StepCallback | None = None,
         cancel: Callable[[], bool] | None = None,
     ) -> None:
-        if not is_gated(spec.playbook):
-            raise AdapterError(
-                f"{spec.playbook}: this playbook cannot run as a session: its play must use hosts "
-                f"'{{{{ maintctl_order }}}}', serial '{{{{ maintctl_serial }}}}' and start with the "
-                f"{GATE_ACTION} task (see maintctl's playbooks/patch-apply.yml)"
-            )
+        problem = gate_problem(spec.playbook)
+        if problem:
+            raise AdapterError(f"{spec.playbook}: this playbook cannot run as a session: {problem} "
+                               "(see maintctl's playbooks/patch-apply.yml)")
         self.spec = spec
         self.lead = [p.resolve() for p in lead]
         self.batches = [tuple(b) for b in batches]
@@ -168,10 +179,7 @@ class PlaybookSession:
         self._procs: list[_Process] = []
         self._lead = EventFolder(self.hosts)
         self._gated = EventFolder(self.hosts)
-        self._sock_dir = Path(tempfile.mkdtemp(prefix="mctl-gate-"))  # short: socket paths max 108 bytes
-        os.chmod(self._sock_dir, 0o700)
-        self._server = _GateServer(str(self._sock_dir / "gate"), self._gate)
-        self._serving = False
+        self._server = GateServer(self._gate)
 
     @property
     def hosts(self) -> list[str]:
@@ -181,9 +189,7 @@ class PlaybookSession:
 
     def start(self) -> None:
         """Start the server and the first process: the lead plays, then the gated play from batch 0."""
-        threading.Thread(target=self._server.serve_forever, args=(_POLL / 4,), name="maintctl-gate",
-                         daemon=True).start()
-        self._serving = True
+        self._server.start()
         self._spawn(0)
 
     def wait_lead(self) -> PlaybookResult:
@@ -246,10 +252,7 @@ class PlaybookSession:
                     p.kill = True
                     p.thread.join()
         self._drain()
-        if self._serving:
-            self._server.shutdown()
-        self._server.server_close()
-        shutil.rmtree(self._sock_dir, ignore_errors=True)
+        self._server.close()
 
     def logs(self) -> list[tuple[str, bytes]]:
         """Each process's Ansible output (name, bytes), for evidence."""
@@ -296,16 +299,18 @@ class PlaybookSession:
             if item is not None and self._on_step is not None:
                 self._on_step(*item)
 
-    def _gate(self, host: str) -> dict[str, Any]:
-        """A host reached the gate: wait for its decision (or the end of the session)."""
+    def _gate(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A batch reached the gate: wait for the engine's decision on each of its hosts (or the end of
+        the session)."""
+        hosts = [str(h) for h in request.get("hosts") or ()]
+        ours = [h for h in hosts if h in self._batch_of]
         with self._cond:
-            if host not in self._batch_of:
-                return {"skip": True, "msg": f"{host} is in no batch of this rollout"}
-            self._cond.wait_for(lambda: host in self._decisions or self._stopping)
-            reply = self._decisions.pop(host, None)
-            if reply is not None and reply.get("go"):
-                self._passed.add(host)
-            return reply if reply is not None else {"stop": True, "msg": "the rollout stopped before this batch"}
+            self._cond.wait_for(lambda: all(h in self._decisions for h in ours) or self._stopping)
+            if self._stopping and not all(h in self._decisions for h in ours):
+                return {"stop": True, "msg": "the rollout stopped before this batch"}
+            replies = {h: self._decisions.pop(h) for h in ours}
+            self._passed.update(h for h, r in replies.items() if r.get("go"))
+            return {"hosts": replies}
 
     def _spawn(self, first: int) -> None:
         hosts = tuple(h for b in self.batches[first:] for h in b)
@@ -334,7 +339,7 @@ class PlaybookSession:
             marker = {"name": MARKER_PLAY, "hosts": "{{ maintctl_order }}", "gather_facts": False, "tasks": []}
             plays.insert(len(playbooks) - 1, marker)
             wrapper.write_text(json.dumps(plays), encoding="utf-8")
-            env = {**ansible_env(self.spec, data_dir), "MAINTCTL_GATE": self._server.path}
+            env = {**ansible_env(self.spec, data_dir), **self._gate_env()}
             runner = load_ansible_runner().run(
                 private_data_dir=str(data_dir),
                 project_dir=str(data_dir / "project"),
@@ -363,6 +368,15 @@ class PlaybookSession:
             self._cond.notify_all()
         self._steps.put(None)
 
+    def _gate_env(self) -> dict[str, str]:
+        return {
+            "MAINTCTL_GATE": self._server.path,
+            "MAINTCTL_STRATEGY": self.spec.strategy,
+            "ANSIBLE_STRATEGY": GATE,
+            "ANSIBLE_STRATEGY_PLUGINS": os.pathsep.join(
+                [str(STRATEGY_PLUGINS), os.environ.get("ANSIBLE_STRATEGY_PLUGINS") or _DEFAULT_STRATEGY_PATH]),
+        }
+
     def _inventories(self) -> list[Path]:
         inv = self.spec.inventory
         return [inv] if isinstance(inv, Path) else list(inv)
@@ -381,11 +395,9 @@ class PlaybookSession:
                 self._cond.notify_all()
             else:
                 folder = self._lead if proc.batch < 0 else self._gated
-                action = str((event.get("event_data") or {}).get("task_action", ""))
-                if action.rpartition(".")[2] not in _PLUMBING:
-                    produced = folder.feed(event)
-                    if produced is not None:
-                        self._steps.put(produced)
+                produced = folder.feed(event)
+                if produced is not None:
+                    self._steps.put(produced)
         return self.spec.keep_events
 
     def _raise_if_not_run(self, proc: _Process) -> None:
@@ -412,28 +424,3 @@ def _copy(result: HostResult | None) -> HostResult | None:
     return HostResult(host=result.host, status=result.status, steps=list(result.steps), message=result.message,
                       data=dict(result.data))
 
-
-class _GateServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    """Answers each host at the gate with the engine's decision, one thread per host."""
-
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A host whose process was cancelled hung up before its answer: nothing to report."""
-
-    def __init__(self, path: str, decide: Callable[[str], dict[str, Any]]) -> None:
-        self.path, self.decide = path, decide
-        super().__init__(path, _GateHandler)
-        os.chmod(path, 0o600)
-
-
-class _GateHandler(socketserver.StreamRequestHandler):
-    server: _GateServer
-
-    def handle(self) -> None:
-        try:
-            host = str(json.loads(self.rfile.readline() or b"{}").get("host", ""))
-        except ValueError:
-            return
-        reply = self.server.decide(host)
-        self.wfile.write(json.dumps(reply).encode() + b"\n")

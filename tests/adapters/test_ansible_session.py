@@ -7,6 +7,7 @@ order in which batches ran is visible); the engine's side is driven by hand as t
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -37,16 +38,9 @@ GATED = """
   hosts: "{{ maintctl_order | default('all') }}"
   serial: "{{ maintctl_serial | default(0) }}"
   gather_facts: false
+  vars:
+    maintctl_gate: true
   tasks:
-    - name: maintctl gate
-      maintctl_gate:
-      register: maintctl_batch
-    - name: maintctl stop
-      ansible.builtin.meta: end_play
-      when: maintctl_batch.stop | default(false)
-    - name: maintctl skip
-      ansible.builtin.meta: end_host
-      when: maintctl_batch.skip | default(false)
     - name: work
       ansible.builtin.shell: >-
         echo {{ inventory_hostname }}={{ maintctl_batch.vars.word }} >> {{ log }};
@@ -69,9 +63,9 @@ def pb(tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 
 def session(pb: dict[str, Any], batches: list[tuple[str, ...]], *, extra: dict[str, Any] | None = None,
-            on_step: Any = None, cancel: Any = None, lead: bool = True) -> PlaybookSession:
+            on_step: Any = None, cancel: Any = None, lead: bool = True, strategy: str = "linear") -> PlaybookSession:
     counter = iter(range(1, 100))
-    spec = PlaybookSpec(playbook=pb["gated"], inventory=pb["inv"], hosts=HOSTS, forks=5,
+    spec = PlaybookSpec(playbook=pb["gated"], inventory=pb["inv"], hosts=HOSTS, forks=5, strategy=strategy,
                         extravars={"log": str(pb["log"]), **(extra or {})})
     return PlaybookSession(spec, lead=[pb["lead"]] if lead else [], batches=batches,
                            data_dir=lambda label: pb["tmp"] / "runs" / f"{next(counter):02d}-{label}",
@@ -97,14 +91,15 @@ def ran(pb: dict[str, Any]) -> list[str]:
     return path.read_text().split() if path.exists() else []
 
 
-def test_batches_run_in_the_engines_order_in_one_process(pb: dict[str, Any]) -> None:
+@pytest.mark.parametrize("strategy", ["linear", "free"])
+def test_batches_run_in_the_engines_order_in_one_process(pb: dict[str, Any], strategy: str) -> None:
     steps: list[tuple[str, str, int]] = []
 
     def on_step(host: str, step: StepResult) -> None:
         steps.append((host, step.name, threading.get_ident()))
 
     batches = [("c",), ("a", "b"), ("d",)]  # not the inventory's order
-    s = session(pb, batches, on_step=on_step)
+    s = session(pb, batches, on_step=on_step, strategy=strategy)
     with s:
         s.start()
         lead = s.wait_lead()
@@ -121,8 +116,9 @@ def test_batches_run_in_the_engines_order_in_one_process(pb: dict[str, Any]) -> 
             assert len(ran(pb)) == [1, 2, 3][index], "the batch was complete when wait_batch returned"
     assert ran(pb) == ["c=w0", "a=w1", "d=w2"]
     assert len(s.logs()) == 1, "one ansible-playbook process for the whole rollout"
-    assert {name for _h, name, _t in steps} >= {"capture: lead", "work"}
-    assert "maintctl gate" not in {name for _h, name, _t in steps}, "the gate is plumbing, not work"
+    assert {name for _h, name, _t in steps} == {"capture: lead", "work", "fail on demand"}, "the gate spends no task"
+    stdout = s.logs()[0][1].decode()
+    assert stdout.count("TASK [work]") == 3, "one task per batch: nothing of the gate's"
     assert {t for _h, _n, t in steps} == {threading.get_ident()}, "steps reach the caller in its own thread"
 
 
@@ -208,12 +204,31 @@ def test_batch_timeout_kills_the_batch(pb: dict[str, Any]) -> None:
     assert leftovers(pb) == []
 
 
-def test_a_playbook_without_the_gate_is_refused(pb: dict[str, Any]) -> None:
+@pytest.mark.parametrize(("text", "why"), [
+    ("- hosts: all\n  tasks: []\n", "vars must say maintctl_gate: true"),
+    (GATED + GATED, "exactly one play"),
+    (GATED.replace("gather_facts: false", "strategy: free"), "must not choose a strategy"),
+    (GATED.replace("serial:", "throttle:"), "serial '{{ maintctl_serial }}'"),
+    ("- [unclosed\n", "cannot read it"),
+])
+def test_a_playbook_the_gate_cannot_drive_is_refused(pb: dict[str, Any], text: str, why: str) -> None:
     plain = pb["tmp"] / "plain.yml"
-    plain.write_text("- hosts: all\n  tasks: []\n")
+    plain.write_text(text)
     spec = PlaybookSpec(playbook=plain, inventory=pb["inv"], hosts=HOSTS)
-    with pytest.raises(AdapterError, match="plain.yml.*maintctl_gate"):
+    with pytest.raises(AdapterError, match=r"plain.yml: this playbook cannot run as a session: .*" + re.escape(why)):
         PlaybookSession(spec, batches=[("a",)], data_dir=lambda label: pb["tmp"] / label)
+
+
+def test_nothing_runs_when_the_engine_cannot_be_asked(pb: dict[str, Any]) -> None:
+    with session(pb, [("a", "b")]) as s:
+        s.start()
+        s.wait_lead()
+        s._server.close()  # the engine's side of the gate is gone
+        s.open_batch(0, {"a": Go({"word": "x"}), "b": Go({"word": "x"})})
+        with pytest.raises(AdapterError, match="did not run"):
+            s.wait_batch(0)
+        assert "maintctl gate" in s.logs()[0][1].decode()
+    assert ran(pb) == []
 
 
 def test_a_playbook_that_cannot_run_is_an_error(pb: dict[str, Any]) -> None:
@@ -239,16 +254,14 @@ def test_lead_playbooks_may_hold_several_plays_and_imports(pb: dict[str, Any]) -
         assert {r.status for r in s.wait_batch(0).hosts.values()} == {"changed"}
 
 
-def test_the_gate_lets_everything_through_when_run_by_hand(pb: dict[str, Any], tmp_path: Path) -> None:
-    """Without maintctl (no MAINTCTL_GATE) the playbook runs as plain Ansible: every host, one batch."""
+def test_run_by_hand_the_gated_play_is_plain_ansible(pb: dict[str, Any], tmp_path: Path) -> None:
+    """Without maintctl (no gate strategy) the playbook runs as plain Ansible: every host, one batch."""
     import os
     import subprocess
     import sys
 
-    from runner.adapters.ansible import ACTION_PLUGINS
-
     pb["gated"].write_text(GATED.replace("maintctl_batch.vars.word", "maintctl_batch.vars.word | default('hand')"))
-    env = {**os.environ, "ANSIBLE_ACTION_PLUGINS": str(ACTION_PLUGINS), "ANSIBLE_NOCOLOR": "1",
+    env = {**os.environ, "ANSIBLE_NOCOLOR": "1",
            "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
     env.pop("MAINTCTL_GATE", None)
     done = subprocess.run(["ansible-playbook", "-i", str(pb["inv"]), str(pb["gated"]), "-e", f"log={pb['log']}"],

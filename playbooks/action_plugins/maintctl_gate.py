@@ -1,1 +1,0 @@
-../../runner/adapters/ansible_plugins/action/maintctl_gate.py
