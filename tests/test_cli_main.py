@@ -52,3 +52,34 @@ def test_one_command_imports_no_other() -> None:
 def test_version_is_looked_up_when_asked() -> None:
     proc = subprocess.run([sys.executable, "-m", "runner.cli.main", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("maintctl ")
+
+
+def _console(body: str) -> subprocess.CompletedProcess[str]:
+    code = "import atexit, sys, threading, time\nimport runner.cli.main as m\n" + body + "\nm.console()\n"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+def test_console_exits_with_mains_code_after_threads_atexit_and_flush() -> None:
+    # The fast exit skips interpreter teardown, not what teardown would deliver: a non-daemon thread's
+    # last write, the atexit handlers, and buffered output (a pipe: stdout is block-buffered here).
+    proc = _console(
+        "atexit.register(lambda: print('atexit ran'))\n"
+        "def late():\n    time.sleep(0.2); sys.stdout.write('thread done\\n')\n"
+        "def fake(argv=None):\n"
+        "    threading.Thread(target=late).start(); sys.stdout.write('x' * 100000 + '\\n'); return 3\n"
+        "m.main = fake"
+    )
+    assert proc.returncode == 3
+    assert proc.stdout == "x" * 100000 + "\nthread done\natexit ran\n"
+
+
+@pytest.mark.parametrize(("code", "rc", "err"), [(None, 0, ""), (2, 2, ""), ("bad usage", 1, "bad usage\n")])
+def test_console_maps_system_exit_like_the_interpreter(code: object, rc: int, err: str) -> None:
+    proc = _console(f"def fake(argv=None):\n    raise SystemExit({code!r})\nm.main = fake")
+    assert (proc.returncode, proc.stderr) == (rc, err)
+
+
+def test_console_usage_error_exits_2() -> None:
+    proc = subprocess.run([sys.executable, "-c", "from runner.cli.main import console; console()", "bogus"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and "invalid choice: 'bogus'" in proc.stderr
