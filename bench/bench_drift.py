@@ -173,6 +173,9 @@ def bench(
         "peer_median_s": round(p, 3),
         "ours_median_s": round(o, 3),
         "ratio": round(o / p, 3),
+        # Round by round (both sides ran back to back): less sensitive to the machine's drift over a run.
+        "paired_ratio_median": round(statistics.median(b / a for a, b in zip(peer_times, our_times, strict=True)), 3),
+        "paired_diff_median_s": round(statistics.median(b - a for a, b in zip(peer_times, our_times, strict=True)), 3),
         "peer_s": [round(x, 3) for x in peer_times],
         "ours_s": [round(x, 3) for x in our_times],
         "findings": {k: v for k, v in tally.items() if v},
