@@ -62,10 +62,10 @@ from runner.adapters.ansible import (
 from runner.adapters.ansible_events import EventFolder, stats_from_event
 from runner.adapters.ansible_proc import runner_options
 from runner.adapters.gate_server import GateServer
+from runner.adapters.gated_playbook import GATE, gate_problem
 from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
-GATE = "maintctl_gate"  # the strategy plugin, and the play var that marks the gated play
 STRATEGY_PLUGINS = Path(__file__).resolve().parent / "ansible_plugins" / "strategy"
 _DEFAULT_STRATEGY_PATH = "~/.ansible/plugins/strategy:/usr/share/ansible/plugins/strategy"
 # A play without tasks between the lead playbooks and the gated one: its start event marks the end of
@@ -89,40 +89,6 @@ class Skip:
 
 
 Decision = Go | Skip
-
-
-def gate_problem(playbook: Path) -> str | None:
-    """Why the playbook cannot run as a session's gated playbook, or None: exactly one play, marked
-    ``maintctl_gate: true``, with hosts from ``maintctl_order`` and serial from ``maintctl_serial``, and
-    no strategy of its own (the gate is the session's strategy)."""
-    import yaml  # ansible-runner imports it too, before any playbook starts
-
-    try:
-        plays = _safe_yaml(playbook.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        return f"cannot read it: {exc}"
-    if not isinstance(plays, list) or len(plays) != 1 or not isinstance(plays[0], dict):
-        return "it must hold exactly one play"
-    play = plays[0]
-    if (play.get("vars") or {}).get(GATE) is not True:
-        return f"its play's vars must say {GATE}: true"
-    if "maintctl_order" not in str(play.get("hosts", "")) or "maintctl_serial" not in str(play.get("serial", "")):
-        return "its play must use hosts '{{ maintctl_order }}' and serial '{{ maintctl_serial }}'"
-    if "strategy" in play:
-        return "its play must not choose a strategy (the session's gate is one; settings.ansible.strategy applies)"
-    return None
-
-
-def _safe_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with libyaml's parser where PyYAML has it: the pure-Python one took ~25 ms
-    for patch-apply.yml, on every rollout's path to Ansible."""
-    import yaml
-
-    loader = (getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader)(text)
-    try:
-        return loader.get_single_data()
-    finally:
-        loader.dispose()
 
 
 @dataclass
