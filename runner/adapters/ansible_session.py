@@ -15,11 +15,10 @@ pre/post checks, pre-patch protection):
     session.close()                                  # a play waiting at its gate ends there
 
 ``spec.playbook`` is the gated playbook: its play has ``maintctl_gate: true`` in its vars, and its
-tasks read the engine's per-host values from ``maintctl_batch.vars``. The session runs Ansible with
-the ``maintctl_gate`` strategy (``runner/adapters/ansible_plugins/strategy``): the estate's strategy
-(``MAINTCTL_STRATEGY``) does the work, and before each serial batch of the gated play it asks the
-engine, in Ansible's own process, which hosts go (with their vars), which are skipped, or whether the
-rollout stopped. No task and no worker process is spent on the gate.
+tasks read the engine's per-host values from ``maintctl_batch.vars`` (``runner.adapters.gated_playbook``
+says what makes a playbook one). Ansible runs with the ``maintctl_gate`` strategy, which wraps the
+estate's and, before each serial batch of the gated play, asks the engine in Ansible's own process which
+hosts go (with their vars), which are skipped, or whether the rollout stopped: no task is spent on it.
 
 How Ansible's batches stay the engine's: the play's ``hosts`` is ``maintctl_order`` (the engine's host
 order; Ansible keeps the order of an explicit host list) and its ``serial`` is ``maintctl_serial`` (the
@@ -32,9 +31,8 @@ Ansible's own rule ends a play when every host of a serial batch failed. The eng
 (max_errors); ``open_batch`` then starts a new process for the remaining batches (the gated playbook
 alone). Hosts that failed a lead play are left out of later plays by Ansible and never reach the gate.
 
-Threads: ansible-runner runs in a thread of the session; the gate's socket server answers each batch
-in a thread. Steps are handed to ``on_step`` in the caller's thread only (inside ``wait_*``), because
-the engine's state store belongs to that thread.
+Threads: ansible-runner and each gate answer run in threads of the session; steps reach ``on_step`` in
+the caller's thread only (inside ``wait_*``), because the engine's state store belongs to that thread.
 """
 
 from __future__ import annotations
