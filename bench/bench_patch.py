@@ -179,16 +179,19 @@ def main() -> int:
             "ours": lambda v: ours(root, Path(tmp) / "state", known_hosts),
         }
         order = [k for k in ("peer", "ours", "per_playbook") if k in times]
+
+        def fresh_run(side: str) -> float:
+            """Publish a new lab-tool, then patch to it with ``side``."""
+            v = version()
+            publish(v)
+            return sides[side](v)
+
         if not args.no_warmup:  # untimed, as in bench_drift: page cache, maintctl's state and keys made
             for side in order:
-                v = version()
-                publish(v)
-                sides[side](v)
+                fresh_run(side)
         for r in range(args.rounds):
             for side in order if r % 2 == 0 else order[::-1]:
-                v = version()
-                publish(v)
-                times[side].append(sides[side](v))
+                times[side].append(fresh_run(side))
             print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in times.items()), flush=True)
     load.append(round(os.getloadavg()[0], 2))
     med = {k: statistics.median(v) for k, v in times.items()}
