@@ -24,6 +24,8 @@ path). ``--no-compile`` skips that.
 * ``--hosts N``: N local-connection hosts, each with its own app.conf, 10% drifted (default 200 when
   ``--lab`` is not given), ``--local-rounds`` rounds (default 3; ~1 min per run on an idle machine).
 
+``--timeline`` also splits each run into before / inside / after ansible-playbook (bench/timeline.py).
+
 Target: ratio (ours / peer) <= 1.05. Prints a report; ``--json`` for machines.
 """
 
@@ -44,8 +46,13 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from timeline import Timeline  # noqa: E402
+
 from runner.adapters.ansible import ansible_env  # noqa: E402
 from runner.kinds.drift.ansible_check import spec_for  # noqa: E402
+
+# Set by --timeline: splits every timed run into before / inside / after ansible-playbook.
+TIMELINE: Timeline | None = None
 
 PLAYBOOK = REPO / "playbooks" / "drift-app.yml"
 
@@ -93,9 +100,14 @@ def peer(inv: Path, hosts: list[str], forks: int, work: Path, warm: bool = False
         "--limit",
         ",".join(hosts),
     ]
+    if TIMELINE is not None:
+        env = TIMELINE.env(env)
+        TIMELINE.begin()
     start = time.perf_counter()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
     elapsed = time.perf_counter() - start
+    if TIMELINE is not None:
+        TIMELINE.end("peer")
     if not warm:
         shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
     return elapsed
@@ -130,9 +142,14 @@ def estate(tmp: Path, inv: Path, forks: int) -> Path:
 def ours(root: Path) -> tuple[float, dict[str, int]]:
     cmd = [str(Path(sys.executable).parent / "maintctl"), "--estate", str(root), "drift", "--format", "json"]
     env = {**os.environ, "MAINTCTL_STATE_DIR": str(root / ".maintctl")}
+    if TIMELINE is not None:
+        env = TIMELINE.env(env)
+        TIMELINE.begin()
     start = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    if TIMELINE is not None:
+        TIMELINE.end("ours")
     if done.returncode == 1:
         raise SystemExit(f"maintctl drift failed: {done.stderr[-2000:]}")
     return elapsed, dict(json.loads(done.stdout)["summary"])
@@ -151,6 +168,8 @@ def bench(
     if warmup:  # untimed: page cache and .pyc files for both sides
         peer(inv, hosts, forks, work, warm_peer)
         ours(root)
+    if TIMELINE is not None:
+        TIMELINE.splits.clear()
     for r in range(rounds):
         if r % 2 == 0:
             peer_times.append(peer(inv, hosts, forks, work, warm_peer))
@@ -180,6 +199,7 @@ def bench(
         "ours_s": [round(x, 3) for x in our_times],
         "findings": {k: v for k, v in tally.items() if v},
         "target": 1.05,
+        **({"timeline": TIMELINE.report()} if TIMELINE is not None else {}),
     }
 
 
@@ -193,8 +213,12 @@ def main() -> int:
     ap.add_argument("--warm-peer", action="store_true", help="let the peer reuse its previous run's SSH connections")
     ap.add_argument("--no-warmup", action="store_true", help="skip the untimed first run of each side")
     ap.add_argument("--no-compile", action="store_true", help="do not byte-compile maintctl's modules first")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also split each run into before / inside / after ansible-playbook (bench/timeline.py)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    global TIMELINE
+    TIMELINE = Timeline() if args.timeline else None
     n_local = args.hosts if args.hosts is not None else (0 if args.lab else 200)
     os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
     if not args.no_compile:
@@ -219,6 +243,7 @@ def main() -> int:
                 f"drift check, {r['case']}, forks {r['forks']}, peer SSH {r['peer_ssh']}, load {r['load_avg']}: "
                 f"maintctl {r['ours_median_s']}s vs ansible-playbook --check --diff {r['peer_median_s']}s -> "
                 f"ratio {r['ratio']} (target <= {r['target']}: {verdict}); findings {r['findings']}"
+                + (f"; timeline {r['timeline']}" if "timeline" in r else "")
             )
     return 0
 

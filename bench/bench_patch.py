@@ -20,7 +20,8 @@ One untimed run of each side first (page cache; maintctl's state folder and keys
 alternate which side goes first; medians are compared, and the median of the per-round ratios is
 reported beside them. Target: ours / peer <= 1.05.
 
-Needs the lab (`make lab-up`). Usage: bench/bench_patch.py [--rounds 3] [--batch 1] [--per-playbook]
+Needs the lab (`make lab-up`). Usage: bench/bench_patch.py [--rounds 3] [--batch 1] [--per-playbook] [--timeline]
+(``--timeline``: each run split into before / inside / after ansible-playbook, see bench/timeline.py).
 """
 
 from __future__ import annotations
@@ -39,8 +40,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from timeline import Timeline  # noqa: E402
+
 from runner.adapters.ansible import PlaybookSpec, ansible_env  # noqa: E402
 from runner.kinds.patch.hostcmds import apply_commands, scan_commands  # noqa: E402
+
+# Set by --timeline: splits every timed run into before / inside / after ansible-playbook.
+TIMELINE: Timeline | None = None
 
 MAINTCTL = str(Path(sys.executable).parent / "maintctl")
 HOSTS = ["web1", "web2", "db1"]
@@ -131,20 +137,32 @@ def serial_playbook(work: Path, batch: int) -> Path:
 def peer_serial(inventory: Path, known_hosts: str, version: str, batch: int, forks: int, work: Path) -> float:
     scan, apply = commands(version)
     both = {h: {**scan[h], **apply[h]} for h in HOSTS}  # reboot_check is the same command in both
+    playbooks = [REPO / "playbooks" / "patch-scan.yml", serial_playbook(work, batch)]
     with tempfile.TemporaryDirectory(prefix="bp-cp-", dir="/tmp") as cp:
         env = peer_env(inventory, known_hosts, forks, work, cp)
+        if TIMELINE is not None:
+            env = TIMELINE.env(env)
+            TIMELINE.begin()
         t = time.perf_counter()
-        play(env, inventory, [REPO / "playbooks" / "patch-scan.yml", serial_playbook(work, batch)], ",".join(HOSTS),
-             {"maintctl_hosts": both, "maintctl_reboot": "never"}, forks, work)
-        return time.perf_counter() - t
+        play(env, inventory, playbooks, ",".join(HOSTS), {"maintctl_hosts": both, "maintctl_reboot": "never"},
+             forks, work)
+        elapsed = time.perf_counter() - t
+        if TIMELINE is not None:
+            TIMELINE.end("peer")
+        return elapsed
 
 
 def ours(root: Path, state: Path, known_hosts: str) -> float:
     env = {**os.environ, "MAINTCTL_STATE_DIR": str(state), "MAINTCTL_KNOWN_HOSTS": known_hosts}
+    if TIMELINE is not None:
+        env = TIMELINE.env(env)
+        TIMELINE.begin()
     t = time.perf_counter()
     done = subprocess.run([MAINTCTL, "--estate", str(root), "run", "bench", "--force", "--reason", "bench"],
                           env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t
+    if TIMELINE is not None:
+        TIMELINE.end("ours")
     if done.returncode != 0:
         raise SystemExit(f"maintctl failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     return elapsed
@@ -157,7 +175,11 @@ def main() -> int:
     ap.add_argument("--forks", type=int, default=10)
     ap.add_argument("--per-playbook", action="store_true", help="also time one process per playbook (reference)")
     ap.add_argument("--no-warmup", action="store_true", help="time from the first run (no untimed run of each side)")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also split each run into before / inside / after ansible-playbook (bench/timeline.py)")
     args = ap.parse_args()
+    global TIMELINE
+    TIMELINE = Timeline() if args.timeline else None
     info = lab_info()
     inventory = Path(str(info["inventory"]))
     known_hosts = str(dict(info["ssh"])["known_hosts"])  # type: ignore[call-overload]
@@ -189,6 +211,8 @@ def main() -> int:
         if not args.no_warmup:  # untimed, as in bench_drift: page cache, maintctl's state and keys made
             for side in order:
                 fresh_run(side)
+        if TIMELINE is not None:
+            TIMELINE.splits.clear()
         for r in range(args.rounds):
             for side in order if r % 2 == 0 else order[::-1]:
                 times[side].append(fresh_run(side))
@@ -206,6 +230,7 @@ def main() -> int:
         "paired_diff_median_s": round(statistics.median(o - p for o, p in zip(times["ours"], times["peer"],
                                                                                 strict=True)), 3),
         "rounds": {k: [round(x, 2) for x in v] for k, v in times.items()},
+        **({"timeline": TIMELINE.report()} if TIMELINE is not None else {}),
     }
     if "per_playbook" in med:
         out["per_playbook_median_s"] = round(med["per_playbook"], 2)
