@@ -46,7 +46,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from timeline import Timeline  # noqa: E402
+from timeline import Timeline, span  # noqa: E402
 
 from runner.adapters.ansible import ansible_env  # noqa: E402
 from runner.kinds.drift.ansible_check import spec_for  # noqa: E402
@@ -100,14 +100,10 @@ def peer(inv: Path, hosts: list[str], forks: int, work: Path, warm: bool = False
         "--limit",
         ",".join(hosts),
     ]
-    if TIMELINE is not None:
-        env = TIMELINE.env(env)
-        TIMELINE.begin()
-    start = time.perf_counter()
-    subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    elapsed = time.perf_counter() - start
-    if TIMELINE is not None:
-        TIMELINE.end("peer")
+    with span(TIMELINE, "peer", env) as run_env:
+        start = time.perf_counter()
+        subprocess.run(cmd, env=run_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        elapsed = time.perf_counter() - start
     if not warm:
         shutil.rmtree(env["ANSIBLE_SSH_CONTROL_PATH_DIR"], ignore_errors=True)
     return elapsed
@@ -142,14 +138,10 @@ def estate(tmp: Path, inv: Path, forks: int) -> Path:
 def ours(root: Path) -> tuple[float, dict[str, int]]:
     cmd = [str(Path(sys.executable).parent / "maintctl"), "--estate", str(root), "drift", "--format", "json"]
     env = {**os.environ, "MAINTCTL_STATE_DIR": str(root / ".maintctl")}
-    if TIMELINE is not None:
-        env = TIMELINE.env(env)
-        TIMELINE.begin()
-    start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    elapsed = time.perf_counter() - start
-    if TIMELINE is not None:
-        TIMELINE.end("ours")
+    with span(TIMELINE, "ours", env) as run_env:
+        start = time.perf_counter()
+        done = subprocess.run(cmd, env=run_env, capture_output=True, text=True, check=False)
+        elapsed = time.perf_counter() - start
     if done.returncode == 1:
         raise SystemExit(f"maintctl drift failed: {done.stderr[-2000:]}")
     return elapsed, dict(json.loads(done.stdout)["summary"])

@@ -40,7 +40,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from timeline import Timeline  # noqa: E402
+from timeline import Timeline, span  # noqa: E402
 
 from runner.adapters.ansible import PlaybookSpec, ansible_env  # noqa: E402
 from runner.kinds.patch.hostcmds import apply_commands, scan_commands  # noqa: E402
@@ -139,30 +139,20 @@ def peer_serial(inventory: Path, known_hosts: str, version: str, batch: int, for
     both = {h: {**scan[h], **apply[h]} for h in HOSTS}  # reboot_check is the same command in both
     playbooks = [REPO / "playbooks" / "patch-scan.yml", serial_playbook(work, batch)]
     with tempfile.TemporaryDirectory(prefix="bp-cp-", dir="/tmp") as cp:
-        env = peer_env(inventory, known_hosts, forks, work, cp)
-        if TIMELINE is not None:
-            env = TIMELINE.env(env)
-            TIMELINE.begin()
-        t = time.perf_counter()
-        play(env, inventory, playbooks, ",".join(HOSTS), {"maintctl_hosts": both, "maintctl_reboot": "never"},
-             forks, work)
-        elapsed = time.perf_counter() - t
-        if TIMELINE is not None:
-            TIMELINE.end("peer")
-        return elapsed
+        with span(TIMELINE, "peer", peer_env(inventory, known_hosts, forks, work, cp)) as env:
+            t = time.perf_counter()
+            play(env, inventory, playbooks, ",".join(HOSTS), {"maintctl_hosts": both, "maintctl_reboot": "never"},
+                 forks, work)
+            return time.perf_counter() - t
 
 
 def ours(root: Path, state: Path, known_hosts: str) -> float:
     env = {**os.environ, "MAINTCTL_STATE_DIR": str(state), "MAINTCTL_KNOWN_HOSTS": known_hosts}
-    if TIMELINE is not None:
-        env = TIMELINE.env(env)
-        TIMELINE.begin()
-    t = time.perf_counter()
-    done = subprocess.run([MAINTCTL, "--estate", str(root), "run", "bench", "--force", "--reason", "bench"],
-                          env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - t
-    if TIMELINE is not None:
-        TIMELINE.end("ours")
+    with span(TIMELINE, "ours", env) as run_env:
+        t = time.perf_counter()
+        done = subprocess.run([MAINTCTL, "--estate", str(root), "run", "bench", "--force", "--reason", "bench"],
+                              env=run_env, capture_output=True, text=True)
+        elapsed = time.perf_counter() - t
     if done.returncode != 0:
         raise SystemExit(f"maintctl failed:\n{done.stdout[-3000:]}{done.stderr[-2000:]}")
     return elapsed

@@ -23,6 +23,8 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _SITE = '''\
@@ -61,7 +63,8 @@ class Timeline:
     def end(self, side: str) -> None:
         """Split the run that began at ``begin()`` and ends now."""
         t1 = time.time()
-        starts, ends = [], []
+        starts: list[float] = []
+        ends: list[float] = []
         for line in self.log.read_text(encoding="ascii").splitlines():
             name, _pid, what, at = line.split()
             if name == "ansible-playbook":
@@ -82,3 +85,15 @@ class Timeline:
             out["inside_paired_diff_median_s"] = round(
                 statistics.median(o[1] - p[1] for o, p in zip(ours, peer, strict=True)), 3)
         return out
+
+
+@contextmanager
+def span(timeline: Timeline | None, side: str, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Time one run of ``side`` with ``timeline`` (nothing when None); yields the run's environment."""
+    if timeline is None:
+        yield env
+        return
+    marked = timeline.env(env)
+    timeline.begin()
+    yield marked
+    timeline.end(side)
