@@ -31,6 +31,11 @@ Ansible's own rule ends a play when every host of a serial batch failed. The eng
 (max_errors); ``open_batch`` then starts a new process for the remaining batches (the gated playbook
 alone). Hosts that failed a lead play are left out of later plays by Ansible and never reach the gate.
 
+Held start: ``start(held=True)`` spawns ansible-playbook at once but makes it wait before its first
+play (its start gate) until ``release()``: Ansible's own start-up (about a second of one core) then runs
+beside the engine's bookkeeping (state, lease, evidence, change record) instead of after it. ``close()``
+before ``release()`` answers the start gate with "stop": the playbook ends before any task has run.
+
 Threads: ansible-runner and each gate answer run in threads of the session; steps reach ``on_step`` in
 the caller's thread only (inside ``wait_*``), because the engine's state store belongs to that thread.
 """
@@ -44,7 +49,6 @@ import shlex
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +65,11 @@ from runner.adapters.ansible_events import EventFolder, stats_from_event
 from runner.adapters.ansible_proc import runner_options
 from runner.adapters.gate_server import GateServer
 from runner.adapters.gated_playbook import GATE, gate_problem
+from runner.adapters.session_parts import Decision, Go, SessionProcess, Skip
 from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
+
+__all__ = ["Decision", "Go", "PlaybookSession", "Skip"]
 
 STRATEGY_PLUGINS = Path(__file__).resolve().parent / "ansible_plugins" / "strategy"
 _DEFAULT_STRATEGY_PATH = "~/.ansible/plugins/strategy:/usr/share/ansible/plugins/strategy"
@@ -70,56 +77,6 @@ _DEFAULT_STRATEGY_PATH = "~/.ansible/plugins/strategy:/usr/share/ansible/plugins
 # the lead plays however many plays (and imports) they hold.
 MARKER_PLAY = "maintctl session: batches follow"
 _POLL = 0.2  # seconds between checks of the run's cancel signal and batch timeout while waiting
-
-
-@dataclass(frozen=True)
-class Go:
-    """Let the host through the gate; ``vars`` reach the play as ``maintctl_batch.vars``."""
-
-    vars: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Skip:
-    """Keep the host out of this batch's work (the gate ends it before the batch's first task)."""
-
-    message: str
-
-
-Decision = Go | Skip
-
-
-@dataclass
-class _Process:
-    """One ansible-playbook process of the session."""
-
-    first: int  # the engine's index of the first gated batch this process runs
-    hosts: tuple[str, ...]
-    data_dir: Path
-    marked: bool = False  # the marker play started: the lead plays are done
-    play_starts: int = 0  # play starts after the marker: one per serial batch of the gated play
-    ended: bool = False
-    status: str = "running"
-    rc: int = -1
-    error: str = ""
-    stats: dict[str, Any] = field(default_factory=dict)
-    kill: bool = False
-    timed_out: bool = False
-    thread: threading.Thread | None = None
-
-    @property
-    def batch(self) -> int:
-        """The engine's index of the gated batch the event stream is in (-1: still in the lead plays)."""
-        return self.first + self.play_starts - 1 if self.marked else -1
-
-    @property
-    def done(self) -> bool:
-        """Every play has finished (the playbook's stats came) or the process is gone."""
-        return self.ended or bool(self.stats)
-
-    @property
-    def killed(self) -> bool:
-        return self.status in ("canceled", "timeout")
 
 
 class PlaybookSession:
@@ -152,7 +109,9 @@ class PlaybookSession:
         self._opened: dict[int, float] = {}
         self._passed: set[str] = set()
         self._stopping = False
-        self._procs: list[_Process] = []
+        self._held = False
+        self._released = False
+        self._procs: list[SessionProcess] = []
         self._lead = EventFolder(self.hosts)
         self._gated = EventFolder(self.hosts)
         self._server = GateServer(self._gate)
@@ -163,10 +122,28 @@ class PlaybookSession:
 
     # -- the caller's side -------------------------------------------------------------------
 
-    def start(self) -> None:
-        """Start the server and the first process: the lead plays, then the gated play from batch 0."""
+    def start(self, *, held: bool = False) -> None:
+        """Start the server and the first process: the lead plays, then the gated play from batch 0.
+        ``held``: the process waits before its first play until ``release()``."""
+        self._held = held
         self._server.start()
         self._spawn(0)
+
+    def release(
+        self, *, on_step: StepCallback | None = None, cancel: Callable[[], bool] | None = None
+    ) -> None:
+        """Let a held session's first play start, now reporting to ``on_step`` and stopping on ``cancel``."""
+        with self._cond:
+            if on_step is not None:
+                self._on_step = on_step
+            if cancel is not None:
+                self._cancel = cancel
+            self._released = True
+            self._cond.notify_all()
+
+    def data_dirs(self) -> list[Path]:
+        """The private folder of each process started (ansible-runner's input and artifacts)."""
+        return [p.data_dir for p in self._procs]
 
     def wait_lead(self) -> PlaybookResult:
         """Block until the lead plays are done on every host; their per-host results."""
@@ -247,10 +224,11 @@ class PlaybookSession:
 
     # -- internals ---------------------------------------------------------------------------
 
-    def _at_gate(self, proc: _Process) -> bool:
+    def _at_gate(self, proc: SessionProcess) -> bool:
         """True when the process needs no kill to end: between batches (its current batch has no
         decision yet) or past its last play."""
-        return proc.done or (proc.batch >= 0 and proc.batch not in self._opened)
+        held = self._held and not self._released and proc.first == 0
+        return proc.done or held or (proc.batch >= 0 and proc.batch not in self._opened)
 
     def _wait(self, done: Callable[[], bool], index: int | None) -> None:
         timeout = self.spec.timeout
@@ -278,6 +256,12 @@ class PlaybookSession:
     def _gate(self, request: dict[str, Any]) -> dict[str, Any]:
         """A batch reached the gate: wait for the engine's decision on each of its hosts (or the end of
         the session)."""
+        if request.get("start"):
+            with self._cond:
+                self._cond.wait_for(lambda: self._released or self._stopping)
+                if self._stopping:
+                    return {"stop": True, "msg": "the run ended before its first play"}
+                return {"go": True}
         hosts = [str(h) for h in request.get("hosts") or ()]
         ours = [h for h in hosts if h in self._batch_of]
         with self._cond:
@@ -291,7 +275,7 @@ class PlaybookSession:
     def _spawn(self, first: int) -> None:
         hosts = tuple(h for b in self.batches[first:] for h in b)
         label = "session" if first == 0 else f"session-from-batch{first + 1}"
-        proc = _Process(first=first, hosts=hosts, data_dir=self._data_dir(label))
+        proc = SessionProcess(first=first, hosts=hosts, data_dir=self._data_dir(label))
         playbooks = (self.lead if first == 0 else []) + [self.spec.playbook.resolve()]
         extravars = {
             **self.spec.extravars,
@@ -304,7 +288,7 @@ class PlaybookSession:
                                        name=f"maintctl-{label}", daemon=True)
         proc.thread.start()
 
-    def _run(self, proc: _Process, playbooks: list[Path], extravars: dict[str, Any]) -> None:
+    def _run(self, proc: SessionProcess, playbooks: list[Path], extravars: dict[str, Any]) -> None:
         from runner.adapters.ansible_runner_loader import load_ansible_runner
 
         try:
@@ -316,6 +300,8 @@ class PlaybookSession:
             plays.insert(len(playbooks) - 1, marker)
             wrapper.write_text(json.dumps(plays), encoding="utf-8")
             env = {**ansible_env(self.spec, data_dir), **self._gate_env()}
+            if self._held and proc.first == 0:
+                env["MAINTCTL_GATE_START"] = "1"
             runner = load_ansible_runner().run(
                 private_data_dir=str(data_dir),
                 project_dir=str(data_dir / "project"),
@@ -357,7 +343,7 @@ class PlaybookSession:
         inv = self.spec.inventory
         return [inv] if isinstance(inv, Path) else list(inv)
 
-    def _event(self, proc: _Process, event: dict[str, Any]) -> bool:
+    def _event(self, proc: SessionProcess, event: dict[str, Any]) -> bool:
         kind = event.get("event")
         with self._cond:
             if kind == "playbook_on_play_start":
@@ -376,7 +362,7 @@ class PlaybookSession:
                     self._steps.put(produced)
         return self.spec.keep_events
 
-    def _raise_if_not_run(self, proc: _Process) -> None:
+    def _raise_if_not_run(self, proc: SessionProcess) -> None:
         if proc.error:
             raise AdapterError(proc.error)
         if proc.ended and proc.status == "failed" and not proc.stats:
@@ -385,7 +371,7 @@ class PlaybookSession:
             raise AdapterError(f"ansible-playbook {self.spec.playbook.name} did not run (rc {proc.rc})"
                                + (f":\n{tail}" if tail else ""))
 
-    def _result(self, proc: _Process, hosts: Sequence[str], folder: EventFolder, status: str) -> PlaybookResult:
+    def _result(self, proc: SessionProcess, hosts: Sequence[str], folder: EventFolder, status: str) -> PlaybookResult:
         stdout = proc.data_dir / "artifacts" / "run" / "stdout"
         with self._cond:
             results = {h: _copy(folder.results.get(h)) or HostResult(host=h, status="not_started") for h in hosts}

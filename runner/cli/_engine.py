@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from runner.catalogue.model import Catalogue
     from runner.engine.progress import Reporter
     from runner.engine.run import Engine
     from runner.state.base import StateStore
@@ -34,7 +35,8 @@ def lease_ttl(state_settings: Any) -> timedelta:
     return parse_duration(str(value)) if value else DEFAULT_LEASE_TTL
 
 
-def build_engine(args: argparse.Namespace, reporter: Reporter) -> Engine:
+def build_engine(args: argparse.Namespace, reporter: Reporter, catalogue: Catalogue | None = None) -> Engine:
+    """The engine for the estate of ``args`` (its catalogue loaded here unless given)."""
     from runner import redact
     from runner.catalogue.loader import load_catalogue
     from runner.changes import backend_from_settings
@@ -45,7 +47,7 @@ def build_engine(args: argparse.Namespace, reporter: Reporter) -> Engine:
 
     redact.register_environment()
     root = estate_root(args)
-    catalogue = load_catalogue(root)
+    catalogue = catalogue or load_catalogue(root)
     return Engine(
         root=root, catalogue=catalogue, store=open_store(root, catalogue.settings.state),
         evidence=open_recorder(root, catalogue.settings.evidence),

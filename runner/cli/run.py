@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from runner.catalogue.model import Catalogue
+    from runner.engine.prestart import Prestarted
 
 
 def register(sub: Any) -> None:
@@ -26,7 +31,9 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runner.cli._engine import build_engine
+    from runner import redact
+    from runner.catalogue.loader import load_catalogue
+    from runner.cli._engine import build_engine, estate_root
     from runner.engine.progress import reporter_for
     from runner.errors import UsageError
 
@@ -35,18 +42,43 @@ def _run(args: argparse.Namespace) -> int:
     if args.due and (args.force or args.resume):
         raise UsageError("maintctl run --due: --force and --resume apply to one ITEM")
     reporter = reporter_for(args.json, sys.stdout)
+    early: Prestarted | None = None
     try:
-        engine = build_engine(args, reporter)
+        catalogue = None
+        if args.item and not args.resume:
+            redact.register_environment()
+            root = estate_root(args)
+            catalogue = load_catalogue(root)
+            early = _prestart(args, root, catalogue)
+        engine = build_engine(args, reporter, catalogue)
         if args.due:
             return _due(engine, reporter)
         from runner.engine.run import RunRequest, ensure_ok
 
-        rec = engine.run(RunRequest(item_id=args.item, force=args.force, reason=args.reason, resume=args.resume,
-                                    mode="check" if args.check else "apply"))
+        req = RunRequest(item_id=args.item, force=args.force, reason=args.reason, resume=args.resume,
+                         mode="check" if args.check else "apply", run_id=early.run_id if early else None)
+        rec = engine.run(req, early)
         ensure_ok(rec)
         return 0
     finally:
+        if early is not None:
+            early.close()
         reporter.close()
+
+
+def _prestart(args: argparse.Namespace, root: Path, catalogue: Catalogue) -> Prestarted | None:
+    """Start the item's Ansible session now, held, if its kind can (``runner.engine.prestart``)."""
+    from datetime import UTC, datetime
+
+    from runner.engine.ids import new_run_id
+    from runner.engine.prestart import prestart
+    from runner.estate import private_subdir
+
+    item = next((i for i in catalogue.items if i.id == args.item), None)
+    if item is None:
+        return None
+    return prestart(root, private_subdir(root), catalogue, item, mode="check" if args.check else "apply",
+                    run_id=new_run_id(datetime.now(UTC)))
 
 
 def _due(engine: Any, reporter: Any) -> int:

@@ -118,3 +118,19 @@ class ClosingKind(Protocol):
 
     def close(self, ctx: RunContext) -> None:
         ...
+
+
+@runtime_checkable
+class PreparingKind(Protocol):
+    """A kind that can start its long start-up before the engine's bookkeeping (``runner.engine.prestart``).
+
+    ``prepare`` gets a context without evidence (nothing is claimed yet) and must not touch a host: it
+    starts what it holds (an Ansible session) held at its start; ``before`` then lets it go. When the
+    run does not take the prepared kind, ``unprepare`` stops and removes what ``prepare`` started.
+    """
+
+    def prepare(self, ctx: RunContext) -> None:
+        ...
+
+    def unprepare(self) -> None:
+        ...

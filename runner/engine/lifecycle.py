@@ -7,7 +7,6 @@ change record closed with the close code the outcome deserves → bundle closed 
 
 from __future__ import annotations
 
-import importlib
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
@@ -15,30 +14,16 @@ from typing import TYPE_CHECKING, Any
 
 from runner.catalogue.model import Item
 from runner.engine.batches import BatchLoop
-from runner.engine.kind import ClosingKind, HostResult, KindRunner, RunContext
+from runner.engine.kind import ClosingKind, HostResult, KindRunner, PreparingKind, RunContext
+from runner.engine.kindload import inventory_paths, load_kind
 from runner.engine.rollout import Rollout
-from runner.errors import ChangeError, MaintctlError, UsageError
+from runner.errors import ChangeError, MaintctlError
 from runner.state.base import RunRecord
 
 if TYPE_CHECKING:
     from runner.engine.lease import LeaseKeeper
+    from runner.engine.prestart import Prestarted
     from runner.engine.run import Claim, Engine, RunRequest
-
-
-def load_kind(item: Item) -> KindRunner:
-    """The kind runner for ``item``: ``settings.runner``, else its kind, else ``playbook`` for items
-    that name a playbook and whose kind has no runner yet."""
-    from runner.kinds import REGISTRY
-
-    name = str(item.settings.get("runner") or "")
-    if not name:
-        name = item.kind if item.kind in REGISTRY or "playbook" not in item.settings else "playbook"
-    spec = REGISTRY.get(name)
-    if spec is None:
-        raise UsageError(f"item {item.id}: no runner for kind {name!r} (known: {', '.join(sorted(REGISTRY))})")
-    module, _, cls = spec.partition(":")
-    runner: KindRunner = getattr(importlib.import_module(module), cls)()
-    return runner
 
 
 def asked(engine: Engine, item: Item, req: RunRequest, claim: Claim) -> dict[str, Any]:
@@ -58,7 +43,7 @@ def asked(engine: Engine, item: Item, req: RunRequest, claim: Claim) -> dict[str
 
 
 def execute(engine: Engine, item: Item, req: RunRequest, claim: Claim, record: RunRecord,
-            keeper: LeaseKeeper) -> RunRecord:
+            keeper: LeaseKeeper, early: Prestarted | None = None) -> RunRecord:
     from runner.estate import private_subdir
 
     run_id, store, evidence = record.id, engine.store, engine.evidence
@@ -67,6 +52,7 @@ def execute(engine: Engine, item: Item, req: RunRequest, claim: Claim, record: R
                                   asked=asked(engine, item, req, claim))
     store.update_run(run_id, status="running", started=engine.clock(), bundle_id=bundle)
     run = _Run(engine, item, req, claim, run_id, bundle, keeper, Path(state_dir))
+    run.early = early
     try:
         run.go()
     except MaintctlError as exc:
@@ -88,6 +74,7 @@ class _Run:
         self.change_id: str | None = None
         self.kind_summary: dict[str, Any] = {}
         self.results: list[HostResult] = []
+        self.early: Prestarted | None = None
 
     def emit(self, event: str, data: Mapping[str, Any]) -> None:
         self.engine.reporter(event, {"run_id": self.run_id, **data} if event.startswith("run.") else data)
@@ -116,7 +103,8 @@ class _Run:
                                   "deadline": self.claim.deadline.isoformat() if self.claim.deadline else None})
         for host, state in self.claim.exclude.items():
             self.emit("run.message", {"text": f"{host}: not run again ({state} in an earlier run of this occurrence)"})
-        inventory = [*_inventory(e), *([resolved.extra_inventory] if resolved.extra_inventory else [])]
+        inventory = [*inventory_paths(e.root, e.catalogue),
+                     *([resolved.extra_inventory] if resolved.extra_inventory else [])]
         ctx = RunContext(
             run_id=self.run_id, item=item, catalogue=e.catalogue, estate_root=str(e.root),
             state_dir=str(self.state_dir), occurrence=self.claim.occurrence, bundle_id=self.bundle,
@@ -128,10 +116,20 @@ class _Run:
         if not hosts:
             self.outcome, self.message = "succeeded", "no hosts left to run in this occurrence"
             return
-        kind = load_kind(item)
-        if not self._change(ctx, kind, hosts):
-            return
-        self._batches(ctx, kind)
+        kind = self.early.take(ctx) if self.early else None
+        if kind is not None:
+            # Said in the evidence: Ansible was started before the change record, held before any task.
+            e.evidence.record(self.bundle, "run.prestarted", {"held": "until the change record lets the run go"})
+            self.emit("run.message", {"text": "Ansible started ahead of the change record, held before any task"})
+        kind = kind or load_kind(item)
+        proceed = False
+        try:
+            proceed = self._change(ctx, kind, hosts)
+        finally:
+            if not proceed and isinstance(kind, PreparingKind):
+                kind.unprepare()  # a session started early must not wait at its start for ever
+        if proceed:
+            self._batches(ctx, kind)
 
     def _batches(self, ctx: RunContext, kind: KindRunner) -> None:
         try:
@@ -195,9 +193,3 @@ class _Run:
                                  message=redact_text(self.message), summary=redact(summary))
         self.emit("run.finished", {"status": self.outcome, "message": self.message, "counts": dict(counts)})
         return rec
-
-
-def _inventory(engine: Engine) -> list[Path]:
-    inv = engine.catalogue.settings.ansible.get("inventory") or "inventory"
-    items = inv if isinstance(inv, (list, tuple)) else [inv]
-    return [p if p.is_absolute() else engine.root / p for p in map(Path, items)]

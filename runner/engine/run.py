@@ -13,20 +13,23 @@ in flight when the runner died (``interrupted``: their outcome is unknown) are n
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from runner.catalogue.model import Catalogue, Item
 from runner.changes.base import ChangeBackend
+from runner.engine.ids import new_run_id
 from runner.engine.lease import Clock, LeaseKeeper, make_owner, utcnow
 from runner.engine.progress import Reporter
 from runner.errors import LeaseHeld, MaintctlError, UsageError
 from runner.evidence.port import EvidenceRecorder
 from runner.state.base import NewRun, OccurrenceTaken, RunRecord, StateStore
+
+if TYPE_CHECKING:
+    from runner.engine.prestart import Prestarted
 
 DEFAULT_LEASE_TTL = timedelta(seconds=60)
 
@@ -42,6 +45,7 @@ class RunRequest:
     mode: Literal["apply", "check"] = "apply"
     occurrence: Any = None  # runner.schedule.Occurrence, given by --due / serve
     requested_by: str = ""
+    run_id: str | None = None  # chosen by the caller ahead of the claim (a prestarted session's run folder)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,10 +63,6 @@ class Claim:
     resumed_from: str | None = None
     exclude: Mapping[str, str] = field(default_factory=dict)  # host -> state in earlier runs
     freezes_overridden: tuple[str, ...] = ()  # an emergency item running inside these freezes
-
-
-def new_run_id(now: datetime) -> str:
-    return f"{now.astimezone(UTC).strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -93,8 +93,9 @@ class Engine:
 
         return recover(self)
 
-    def run(self, req: RunRequest) -> RunRecord:
-        """Run one item occurrence (or an ad-hoc run, or a resumption) to its end and return the run."""
+    def run(self, req: RunRequest, early: Prestarted | None = None) -> RunRecord:
+        """Run one item occurrence (or an ad-hoc run, or a resumption) to its end and return the run.
+        ``early``: the item's kind prepared ahead (``runner.engine.prestart``), taken if it fits the run."""
         item = self.item(req.item_id)
         if not item.enabled and not req.force:
             raise UsageError(f"item {item.id} is disabled (enabled: false); --force --reason runs it anyway")
@@ -128,7 +129,7 @@ class Engine:
         try:
             from runner.engine.lifecycle import execute
 
-            return execute(self, item, req, claim, record, keeper)
+            return execute(self, item, req, claim, record, keeper, early)
         finally:
             keeper.stop(release=True)
 

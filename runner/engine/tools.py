@@ -128,9 +128,11 @@ def session(
     lead: Sequence[str | Path] = (),
     extravars: Mapping[str, Any] | None = None,
     check: bool | None = None,
+    held: bool = False,
 ) -> PlaybookSession:
     """A started Ansible session for the whole rollout (``runner.adapters.ansible_session``): ``lead``
     playbooks on every host of the run, then the gated ``playbook`` batch by batch (``ctx.batches``).
+    ``held``: it waits before its first play until ``release(session, ctx)``.
 
     Steps reach ``ctx.on_step`` (looked up when they arrive, so the engine's sink set later counts);
     the session stops with the run's cancel signal. The caller closes it.
@@ -144,11 +146,16 @@ def session(
         data_dir=lambda label: data_dir(ctx, label), on_step=lambda h, s: ctx.on_step(h, s), cancel=ctx.cancel,
     )
     try:
-        started.start()
+        started.start(held=held)
     except BaseException:
         started.close()
         raise
     return started
+
+
+def release(session: PlaybookSession, ctx: RunContext) -> None:
+    """Let a held session (started for a provisional context) run for ``ctx``: its steps and cancel signal."""
+    session.release(on_step=lambda h, s: ctx.on_step(h, s), cancel=ctx.cancel)
 
 
 def ssh_target(ctx: RunContext, host: str) -> SSHTarget:

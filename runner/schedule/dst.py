@@ -30,6 +30,7 @@ def resolve_local(naive: datetime, tz: ZoneInfo) -> datetime:
     Applies the DST rule of this module: gaps move forward to the end of the gap, folds take the
     first occurrence. The result's ``tzinfo`` is ``tz``.
     """
+    naive = naive.replace(fold=0)  # the rule decides gaps and folds, not a fold the caller's value carries
     aware = naive.replace(tzinfo=tz)
     offset = aware.utcoffset()
     if offset == aware.replace(fold=1).utcoffset():

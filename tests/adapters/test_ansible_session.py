@@ -122,6 +122,63 @@ def test_batches_run_in_the_engines_order_in_one_process(pb: dict[str, Any], str
     assert {t for _h, _n, t in steps} == {threading.get_ident()}, "steps reach the caller in its own thread"
 
 
+def _lead_writes(pb: dict[str, Any]) -> None:
+    """Make the lead play leave a mark in the work log, so any task before the batches shows."""
+    pb["lead"].write_text(LEAD.replace('"echo lead-{{ inventory_hostname }}"',
+                                       '"sh -c \'echo lead-{{ inventory_hostname }} >> {{ log }}\'"'))
+
+
+def _wait_for_play_banner(s: PlaybookSession, timeout: float = 60) -> None:
+    """Until ansible-playbook printed its first play's banner: it is loaded and at its start gate."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        out = s._procs[0].data_dir / "artifacts" / "run" / "stdout"
+        if out.exists() and b"PLAY [lead]" in out.read_bytes():
+            return
+        time.sleep(0.1)
+    raise AssertionError("ansible-playbook never started its first play")
+
+
+def test_a_held_session_runs_nothing_until_released(pb: dict[str, Any]) -> None:
+    _lead_writes(pb)
+    steps: list[str] = []
+    with session(pb, [("a", "b")]) as s:
+        s.start(held=True)
+        _wait_for_play_banner(s)
+        time.sleep(2)  # ample for the lead task to run, were the session not held
+        assert ran(pb) == [], "a held session ran a task before its release"
+        s.release(on_step=lambda h, st: steps.append(f"{h}:{st.name}"))
+        lead = s.wait_lead()
+        assert {r.status for r in lead.hosts.values()} == {"changed"}
+        s.open_batch(0, {"a": Go({"word": "x"}), "b": Go({"word": "x"})})
+        s.wait_batch(0)
+    assert sorted(ran(pb)) == ["a=x", "b=x", "lead-a", "lead-b"], "the session's hosts are its batches' hosts"
+    assert "a:capture: lead" in steps, "after release, steps reach the callback given to release"
+    assert len(s.logs()) == 1
+
+
+def test_closing_a_held_session_stops_it_before_any_task(pb: dict[str, Any]) -> None:
+    _lead_writes(pb)
+    s = session(pb, [("a",)])
+    s.start(held=True)
+    _wait_for_play_banner(s)
+    started = time.monotonic()
+    s.close()
+    assert time.monotonic() - started < 10
+    assert ran(pb) == []
+    assert leftovers(pb) == []
+    assert "maintctl did not start this run" in s.logs()[0][1].decode()
+
+
+def test_closing_a_held_session_still_loading_stops_it_too(pb: dict[str, Any]) -> None:
+    _lead_writes(pb)
+    s = session(pb, [("a",)])
+    s.start(held=True)
+    s.close()  # at once: ansible-playbook has not reached its start gate yet
+    assert ran(pb) == []
+    assert leftovers(pb) == []
+
+
 def test_skipped_host_has_no_work(pb: dict[str, Any]) -> None:
     with session(pb, [("a", "b")]) as s:
         s.start()

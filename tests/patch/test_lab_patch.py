@@ -95,6 +95,8 @@ def test_rolling_patch_with_reboot_if_needed(lab: Any, tmp_path: Path) -> None:
     assert [b["hosts"] for b in batches] == [["web1"], ["web2"], ["db1"]]
     playbook_runs = sorted(p.name.split("-", 1)[1] for p in (estate / ".maintctl" / "runs").glob("[0-9]*/[0-9]*-*"))
     assert playbook_runs == ["session"], f"one ansible-playbook for the scan and every batch: {playbook_runs}"
+    said = [e.get("text", "") for e in events if e.get("event") == "run.message"]
+    assert any("Ansible started ahead" in t for t in said), "the run's session was not the one started ahead"
 
     for host in ("web1", "web2", "db1"):
         assert _installed(lab, host, "lab-tool") == v
@@ -113,6 +115,30 @@ def test_rolling_patch_with_reboot_if_needed(lab: Any, tmp_path: Path) -> None:
     _maintctl(estate, "evidence", "verify", check=True)
     shown = _maintctl(estate, "evidence", "list", "--json", check=True).stdout
     assert "patch-lab" in shown
+
+
+def _sessions_of(estate: Path) -> list[str]:
+    """ansible-playbook processes still running for this estate's runs."""
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if "ansible-playbook" in line and str(estate) in line]
+
+
+def test_a_change_not_approved_stops_the_session_started_ahead_before_any_task(lab: Any, tmp_path: Path) -> None:
+    v = _version()
+    lab.publish("lab-tool", v)
+    estate = _estate(tmp_path, lab, baseline={"package_manager": "apt", "approve": "all", "exclude": ["lab-broken*"]},
+                     item={"targets": {"hosts": ["web1"]}, "patch": {"baseline": "lab"},
+                           "change": {"type": "normal", "approval_timeout": "3s", "on_timeout": "cancel"}})
+    before = _installed(lab, "web1", "lab-tool")
+    run = _maintctl(estate, "run", "patch-lab", "--force", "--reason", "lab test", "--json")
+    assert run.returncode == 1 and "cancelled" in run.stderr, run.stdout[-3000:] + run.stderr
+    assert "Ansible started ahead" in run.stdout
+    assert _installed(lab, "web1", "lab-tool") == before
+    assert _sessions_of(estate) == []
+    left = sorted(p.name for p in (estate / ".maintctl" / "runs").glob("*/*"))
+    assert left == [], f"the session's folder was left behind: {left}"
+    assert _changes(estate)[0]["close_code"] == "cancelled"
+    _maintctl(estate, "evidence", "verify", check=True)
 
 
 def test_reboot_never_leaves_pending_reboot(lab: Any, tmp_path: Path) -> None:

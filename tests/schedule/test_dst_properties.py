@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from runner.catalogue.model import Window
@@ -122,13 +122,16 @@ FAST_PATH_ZONES = (*ZONES, "America/Santiago", "America/Havana", "Asia/Beirut", 
     st.sampled_from(FAST_PATH_ZONES),
     st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31)),
 )
+@example("America/New_York", datetime(2028, 3, 12, 2, 0, fold=1))  # a fold flag on a time in a gap
+@example("America/New_York", datetime(2028, 11, 5, 1, 30, fold=1))  # and on a time in a fold
 def test_zone_days_matches_the_rule(zone: str, naive: datetime) -> None:
     """The plan's per-day shortcut gives exactly the instants of :func:`resolve_local`, transition days too."""
     tz = ZoneInfo(zone)
     local, utc = ZoneDays(tz).resolve(naive)
     want = resolve_local(naive, tz)
     assert (local, local.utcoffset(), local.tzinfo) == (want, want.utcoffset(), tz)
-    assert utc == want and utc.tzinfo is UTC
+    # compared in UTC: an instant in a fold compares unequal to any other zone's (PEP 495)
+    assert utc == want.astimezone(UTC) and utc.tzinfo is UTC
     assert local.replace(tzinfo=None) == want.replace(tzinfo=None)
 
 

@@ -12,6 +12,7 @@ and recorded.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -50,16 +51,26 @@ class PatchRunner:
     def needs_change_record(self, ctx: RunContext) -> bool:
         return ctx.mode == "apply"
 
+    def prepare(self, ctx: RunContext) -> None:
+        """Start the session held before its first play: Ansible loads while the engine claims the run."""
+        self.session = self._start(ctx, held=True)
+
+    def unprepare(self) -> None:
+        if self.session is not None:
+            session, self.session = self.session, None
+            session.close()
+            for folder in session.data_dirs():
+                shutil.rmtree(folder, ignore_errors=True)
+
     def before(self, ctx: RunContext) -> None:
-        """Start the rollout's session; scan every host once, in parallel (a scan changes nothing)."""
+        """Start (or release) the rollout's session; scan every host once, in parallel (a scan changes nothing)."""
         from runner.engine import tools
 
         rules = rules_for(ctx)  # fail before any host is touched if the baseline is missing
-        reboot = str(ctx.item.settings.get("reboot", "if_needed"))
-        timeout = parse_duration(str(ctx.item.settings.get("reboot_timeout", "10m")))
-        extravars = {"maintctl_hosts": scan_vars(rules, ctx.hosts), "maintctl_reboot": reboot,
-                     "maintctl_reboot_timeout": int(timeout.total_seconds())}
-        self.session = tools.session(ctx, APPLY_PLAYBOOK, lead=[SCAN_PLAYBOOK], extravars=extravars, check=False)
+        if self.session is None:
+            self.session = self._start(ctx)
+        else:
+            tools.release(self.session, ctx)
         scanned = self.session.wait_lead()
         store = PatchStore.for_run(ctx)
         try:
@@ -68,6 +79,16 @@ class PatchRunner:
             store.close()
         for scan in self.scans.values():
             ctx.evidence.record(ctx.bundle_id, "patch.scan", scan_summary(scan))
+
+    def _start(self, ctx: RunContext, *, held: bool = False) -> PlaybookSession:
+        from runner.engine import tools
+
+        rules = rules_for(ctx)
+        reboot = str(ctx.item.settings.get("reboot", "if_needed"))
+        timeout = parse_duration(str(ctx.item.settings.get("reboot_timeout", "10m")))
+        extravars = {"maintctl_hosts": scan_vars(rules, ctx.hosts), "maintctl_reboot": reboot,
+                     "maintctl_reboot_timeout": int(timeout.total_seconds())}
+        return tools.session(ctx, APPLY_PLAYBOOK, lead=[SCAN_PLAYBOOK], extravars=extravars, check=False, held=held)
 
     def run_batch(self, ctx: RunContext, hosts: Sequence[str]) -> list[HostResult]:
         if self.session is None:

@@ -11,6 +11,11 @@ its hosts, and waits (the engine may take minutes: pre-checks, backups, snapshot
 * a host let through gets the engine's ``vars`` as the host variable ``maintctl_batch.vars``; a host
   skipped, or not named in the reply, ends before the batch's first task; stop ends the play.
 
+A session started ahead of the engine's bookkeeping (``MAINTCTL_GATE_START=1``: ansible-playbook loads
+while maintctl claims the run and opens its change record) also waits before its first play: request
+``{"start": true}``; reply ``{"go": true}``, or ``{"stop": true, "msg": ...}``, on which the playbook
+ends with an error before any task of any play has run.
+
 Nothing runs without the engine's decision: if the engine cannot be asked, the playbook fails. Other
 plays, and every play run by hand (no ``MAINTCTL_GATE``), run exactly as the working strategy runs them.
 Why a strategy and not a task: the gate then costs one socket round trip in Ansible's own process per
@@ -28,6 +33,7 @@ from ansible.errors import AnsibleError  # type: ignore[import-not-found,unused-
 from ansible.plugins.loader import strategy_loader  # type: ignore[import-not-found,unused-ignore]
 
 _WORKING = os.environ.get("MAINTCTL_STRATEGY") or "linear"
+_start_gate = [os.environ.get("MAINTCTL_GATE_START") == "1"]  # asked once, before the first play
 _Base: Any = strategy_loader.get(_WORKING, class_only=True)
 if _Base is None or _WORKING == "maintctl_gate":
     raise AnsibleError(f"maintctl_gate: MAINTCTL_STRATEGY names no usable strategy: {_WORKING!r}")
@@ -37,6 +43,11 @@ class StrategyModule(_Base):  # type: ignore[misc,valid-type,unused-ignore]
     def run(self, iterator: Any, play_context: Any, *args: Any, **kwargs: Any) -> Any:
         path = os.environ.get("MAINTCTL_GATE")
         play = iterator._play
+        if path and _start_gate[0]:
+            _start_gate[0] = False
+            reply = _ask(path, {"start": True})
+            if not reply.get("go"):
+                raise AnsibleError(f"maintctl did not start this run: {reply.get('msg') or 'stopped at its start'}")
         if path and _is_true((play.vars or {}).get("maintctl_gate")):
             self._set_hosts_cache(play)
             hosts = [h.name for h in self.get_hosts_left(iterator) if not iterator.is_failed(h)]
