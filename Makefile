@@ -27,7 +27,7 @@ typecheck: install
 	$(BIN)/mypy
 
 test: install lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-unit: install
 	$(BIN)/python -m pytest -q -m "not lab"

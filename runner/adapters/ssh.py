@@ -12,6 +12,7 @@ How kinds use it::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,10 +130,15 @@ def run_command(target: SSHTarget, command: str, *, timeout: float = 60, check: 
         connect_kwargs={**keys, "allow_agent": False},
     )
     conn.client = _client(target)
+    started = time.monotonic()
     try:
         out = conn.run(command, hide=True, warn=True, timeout=timeout, in_stream=False)
         result = Result(host=target.name, command=command, exited=int(out.exited), stdout=out.stdout,
                         stderr=out.stderr)
+        if result.exited == -1 and time.monotonic() - started >= timeout:
+            # Invoke's timer closed the channel (no exit status: -1) but its thread had not yet ended when
+            # the run returned, so Invoke did not call it a timeout: a race seen on a loaded machine.
+            raise CommandFailed(result, f"timed out after {timeout:g}s")
     except CommandTimedOut as exc:
         r = exc.result
         result = Result(host=target.name, command=command, exited=-1, stdout=r.stdout, stderr=r.stderr)

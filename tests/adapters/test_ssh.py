@@ -41,6 +41,17 @@ def test_timeout(sshd: Sshd) -> None:
         run_command(target(sshd), "sleep 5", timeout=1)
 
 
+def test_timeout_when_invoke_misses_its_own_timer(sshd: Sshd, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a loaded machine Invoke's run can return before its timer thread ends: it then reports the
+    closed channel's exit -1, not a timeout. Forced here."""
+    from invoke.runners import Runner
+
+    monkeypatch.setattr(Runner, "timed_out", property(lambda self: False))
+    with pytest.raises(CommandFailed, match="timed out after 1s") as info:
+        run_command(target(sshd), "sleep 5", timeout=1)
+    assert info.value.result.exited == -1
+
+
 def test_unknown_host_key_is_refused(sshd: Sshd, tmp_path: Path) -> None:
     empty = tmp_path / "kh"
     empty.write_text("")

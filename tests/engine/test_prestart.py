@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from runner.catalogue.model import ChangePolicy
+from runner.catalogue.model import ChangePolicy, Rollout
 from runner.engine.ids import new_run_id
 from runner.engine.kind import RunContext
 from runner.engine.prestart import Prestarted, prestart
@@ -51,7 +51,8 @@ def preparing(estate: LocalEstate, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     LOG.clear()
     monkeypatch.setitem(REGISTRY, "preparing", f"{__name__}:Preparing")
     item = estate.catalogue.items[0]
-    estate.item(settings={**item.settings, "runner": "preparing"})
+    # One batch of all three: one ansible-playbook per run keeps these tests quick.
+    estate.item(settings={**item.settings, "runner": "preparing"}, rollout=Rollout(batch_size="3", max_errors="0"))
     yield estate
 
 
@@ -64,12 +65,12 @@ def _prestart(estate: LocalEstate) -> Prestarted:
 
 def test_the_run_takes_the_kind_prepared_for_it(preparing: LocalEstate) -> None:
     early = _prestart(preparing)
-    assert LOG == ["prepare l1,l2,l3 l1/l2/l3"]
+    assert LOG == ["prepare l1,l2,l3 l1+l2+l3"]
     rec = preparing.engine().run(RunRequest(item_id="demo", run_id=early.run_id), early)
     early.close()
     assert rec.status == "succeeded", rec.message
     assert rec.id == early.run_id
-    assert LOG == ["prepare l1,l2,l3 l1/l2/l3", "before prepared"], "taken, used, and not undone"
+    assert LOG == ["prepare l1,l2,l3 l1+l2+l3", "before prepared"], "taken, used, and not undone"
     assert sorted(p.name for p in preparing.out.iterdir()) == ["l1", "l2", "l3"]
     events = evidence_events(preparing, rec.bundle_id)
     assert events.index("run.prestarted") < events.index("change.opened"), "the evidence says Ansible started ahead"
@@ -80,16 +81,16 @@ def test_a_kind_prepared_for_another_run_is_undone_and_a_fresh_one_runs(preparin
     rec = preparing.engine().run(RunRequest(item_id="demo"), early)  # the run chose its own id
     early.close()
     assert rec.status == "succeeded", rec.message
-    assert LOG == ["prepare l1,l2,l3 l1/l2/l3", "unprepare", "before fresh"]
+    assert LOG == ["prepare l1,l2,l3 l1+l2+l3", "unprepare", "before fresh"]
     assert "run.prestarted" not in evidence_events(preparing, rec.bundle_id)
 
 
 def test_a_kind_prepared_for_other_batches_is_undone(preparing: LocalEstate) -> None:
     early = _prestart(preparing)
-    preparing.item(rollout=preparing.catalogue.items[0].rollout.__class__(batch_size="3", canary=0, max_errors="0"))
+    preparing.item(rollout=Rollout(batch_size="2", max_errors="0"))
     rec = preparing.engine().run(RunRequest(item_id="demo", run_id=early.run_id), early)
     assert rec.status == "succeeded", rec.message
-    assert LOG == ["prepare l1,l2,l3 l1/l2/l3", "unprepare", "before fresh"]
+    assert LOG == ["prepare l1,l2,l3 l1+l2+l3", "unprepare", "before fresh"]
 
 
 def test_a_refused_change_undoes_the_prepared_kind_before_any_host(preparing: LocalEstate) -> None:
@@ -98,7 +99,7 @@ def test_a_refused_change_undoes_the_prepared_kind_before_any_host(preparing: Lo
     rec = preparing.engine().run(RunRequest(item_id="demo", run_id=early.run_id), early)
     early.close()
     assert rec.status == "cancelled" and "not approved" in rec.message
-    assert LOG == ["prepare l1,l2,l3 l1/l2/l3", "unprepare"]
+    assert LOG == ["prepare l1,l2,l3 l1+l2+l3", "unprepare"]
     assert list(preparing.out.iterdir()) == []
 
 
@@ -106,7 +107,7 @@ def test_a_run_that_never_starts_leaves_the_prestart_to_close(preparing: LocalEs
     early = _prestart(preparing)
     early.close()
     early.close()
-    assert LOG == ["prepare l1,l2,l3 l1/l2/l3", "unprepare"], "undone once"
+    assert LOG == ["prepare l1,l2,l3 l1+l2+l3", "unprepare"], "undone once"
 
 
 def test_kinds_that_cannot_prepare_are_not_prestarted(estate: LocalEstate) -> None:
