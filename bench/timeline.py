@@ -84,6 +84,8 @@ class Timeline:
         if peer and ours:
             out["inside_paired_diff_median_s"] = round(
                 statistics.median(o[1] - p[1] for o, p in zip(ours, peer, strict=True)), 3)
+            # Per round (ours minus peer: pre, inside, post): the medians hide which part an outlier round lost.
+            out["paired_diffs_s"] = [[round(o[i] - p[i], 3) for i in range(3)] for o, p in zip(ours, peer, strict=True)]
         return out
 
 

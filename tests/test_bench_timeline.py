@@ -60,3 +60,4 @@ def test_report_pairs_the_inside_parts() -> None:
     assert report["peer"] == {"pre_s": 0.01, "inside_s": 4.5, "post_s": 0.1}
     assert report["ours"] == {"pre_s": 0.2, "inside_s": 4.7, "post_s": 0.12}
     assert report["inside_paired_diff_median_s"] == 0.2
+    assert report["paired_diffs_s"] == [[0.19, 0.1, 0.02], [0.19, 0.3, 0.02]]
