@@ -35,19 +35,27 @@ def lease_ttl(state_settings: Any) -> timedelta:
     return parse_duration(str(value)) if value else DEFAULT_LEASE_TTL
 
 
-def build_engine(args: argparse.Namespace, reporter: Reporter, catalogue: Catalogue | None = None) -> Engine:
-    """The engine for the estate of ``args`` (its catalogue loaded here unless given)."""
+def load_estate(args: argparse.Namespace) -> tuple[Path, Catalogue]:
+    """The estate root of ``args`` and its catalogue (credentials in the environment registered first,
+    so that even a catalogue error is reported redacted)."""
     from runner import redact
     from runner.catalogue.loader import load_catalogue
+
+    redact.register_environment()
+    root = estate_root(args)
+    return root, load_catalogue(root)
+
+
+def build_engine(args: argparse.Namespace, reporter: Reporter,
+                 loaded: tuple[Path, Catalogue] | None = None) -> Engine:
+    """The engine for the estate of ``args`` (``loaded`` by ``load_estate`` unless given)."""
     from runner.changes import backend_from_settings
     from runner.engine.run import Engine
     from runner.estate import state_dir
     from runner.evidence.recorder import open_recorder
     from runner.state import open_store
 
-    redact.register_environment()
-    root = estate_root(args)
-    catalogue = catalogue or load_catalogue(root)
+    root, catalogue = loaded or load_estate(args)
     return Engine(
         root=root, catalogue=catalogue, store=open_store(root, catalogue.settings.state),
         evidence=open_recorder(root, catalogue.settings.evidence),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from runner.catalogue.model import Catalogue
@@ -31,9 +31,7 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from runner import redact
-    from runner.catalogue.loader import load_catalogue
-    from runner.cli._engine import build_engine, estate_root
+    from runner.cli._engine import build_engine, load_estate
     from runner.engine.progress import reporter_for
     from runner.errors import UsageError
 
@@ -42,21 +40,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.due and (args.force or args.resume):
         raise UsageError("maintctl run --due: --force and --resume apply to one ITEM")
     reporter = reporter_for(args.json, sys.stdout)
+    mode: Literal["apply", "check"] = "check" if args.check else "apply"
     early: Prestarted | None = None
     try:
-        catalogue = None
+        loaded = load_estate(args)
         if args.item and not args.resume:
-            redact.register_environment()
-            root = estate_root(args)
-            catalogue = load_catalogue(root)
-            early = _prestart(args, root, catalogue)
-        engine = build_engine(args, reporter, catalogue)
+            early = _prestart(args.item, *loaded, mode=mode)
+        engine = build_engine(args, reporter, loaded)
         if args.due:
             return _due(engine, reporter)
         from runner.engine.run import RunRequest, ensure_ok
 
         req = RunRequest(item_id=args.item, force=args.force, reason=args.reason, resume=args.resume,
-                         mode="check" if args.check else "apply", run_id=early.run_id if early else None)
+                         mode=mode, run_id=early.run_id if early else None)
         rec = engine.run(req, early)
         ensure_ok(rec)
         return 0
@@ -66,7 +62,7 @@ def _run(args: argparse.Namespace) -> int:
         reporter.close()
 
 
-def _prestart(args: argparse.Namespace, root: Path, catalogue: Catalogue) -> Prestarted | None:
+def _prestart(item_id: str, root: Path, catalogue: Catalogue, *, mode: str) -> Prestarted | None:
     """Start the item's Ansible session now, held, if its kind can (``runner.engine.prestart``)."""
     from datetime import UTC, datetime
 
@@ -74,11 +70,10 @@ def _prestart(args: argparse.Namespace, root: Path, catalogue: Catalogue) -> Pre
     from runner.engine.prestart import prestart
     from runner.estate import private_subdir
 
-    item = next((i for i in catalogue.items if i.id == args.item), None)
+    item = next((i for i in catalogue.items if i.id == item_id), None)
     if item is None:
         return None
-    return prestart(root, private_subdir(root), catalogue, item, mode="check" if args.check else "apply",
-                    run_id=new_run_id(datetime.now(UTC)))
+    return prestart(root, private_subdir(root), catalogue, item, mode=mode, run_id=new_run_id(datetime.now(UTC)))
 
 
 def _due(engine: Any, reporter: Any) -> int:

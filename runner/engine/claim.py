@@ -58,7 +58,7 @@ def _adhoc(engine: Engine, item: Item, req: RunRequest, now: datetime) -> Claim:
     frozen = freezes_in(engine, item, now, now + item.expected_duration)
     if frozen and not item.emergency:
         raise UsageError(f"item {item.id}: inside freeze {', '.join(frozen)}; only emergency items run in a freeze")
-    run_id = req.run_id or new_run_id(now)
+    run_id = _run_id(req, now)
     return Claim(run_id=run_id, occurrence=f"adhoc:{run_id}", key=f"{item.id}|adhoc:{run_id}", deadline=None,
                  adhoc=True, freezes_overridden=tuple(frozen))
 
@@ -85,7 +85,7 @@ def _scheduled(engine: Engine, item: Item, req: RunRequest, now: datetime) -> Cl
     if frozen and not item.emergency:
         raise UsageError(f"item {item.id}: occurrence {occ.key} is inside freeze {', '.join(frozen)}")
     return Claim(
-        run_id=req.run_id or new_run_id(now), occurrence=occ.key, key=f"{item.id}|{occ.key}", deadline=occ.cutoff_at,
+        run_id=_run_id(req, now), occurrence=occ.key, key=f"{item.id}|{occ.key}", deadline=occ.cutoff_at,
         window=occ.window, window_end=occ.end_utc, scheduled_start=occ.start_utc, freezes_overridden=tuple(frozen),
     )
 
@@ -111,8 +111,13 @@ def _resume(engine: Engine, item: Item, req: RunRequest, now: datetime) -> Claim
     states = engine.store.occurrence_hosts(item.id, prev.occurrence)
     exclude = {h: s for h, s in states.items() if s not in NEVER_STARTED}
     return Claim(
-        run_id=req.run_id or new_run_id(now), occurrence=prev.occurrence,
+        run_id=_run_id(req, now), occurrence=prev.occurrence,
         key=f"{item.id}|{prev.occurrence}|resume:{prev.id}",
         deadline=prev.deadline, window=prev.window, scheduled_start=prev.scheduled_start, adhoc=prev.adhoc,
         resumed_from=prev.id, exclude=exclude,
     )
+
+
+def _run_id(req: RunRequest, now: datetime) -> str:
+    """The id the caller chose ahead (a prestarted session's run folder), else a new one."""
+    return req.run_id or new_run_id(now)

@@ -53,7 +53,7 @@ class PatchRunner:
 
     def prepare(self, ctx: RunContext) -> None:
         """Start the session held before its first play: Ansible loads while the engine claims the run."""
-        self.session = self._start(ctx, held=True)
+        self.session = self._start(ctx, rules_for(ctx), held=True)
 
     def unprepare(self) -> None:
         if self.session is not None:
@@ -68,7 +68,7 @@ class PatchRunner:
 
         rules = rules_for(ctx)  # fail before any host is touched if the baseline is missing
         if self.session is None:
-            self.session = self._start(ctx)
+            self.session = self._start(ctx, rules)
         else:
             tools.release(self.session, ctx)
         scanned = self.session.wait_lead()
@@ -80,10 +80,9 @@ class PatchRunner:
         for scan in self.scans.values():
             ctx.evidence.record(ctx.bundle_id, "patch.scan", scan_summary(scan))
 
-    def _start(self, ctx: RunContext, *, held: bool = False) -> PlaybookSession:
+    def _start(self, ctx: RunContext, rules: Rules, *, held: bool = False) -> PlaybookSession:
         from runner.engine import tools
 
-        rules = rules_for(ctx)
         reboot = str(ctx.item.settings.get("reboot", "if_needed"))
         timeout = parse_duration(str(ctx.item.settings.get("reboot_timeout", "10m")))
         extravars = {"maintctl_hosts": scan_vars(rules, ctx.hosts), "maintctl_reboot": reboot,
