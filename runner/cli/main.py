@@ -160,41 +160,15 @@ def console() -> None:
     Why: CPython's finalization clears every imported module (about 250 on a run's path) and collects
     what is left, ~15 ms on each command, which CI pays on every drift check. Nothing of maintctl's
     depends on it: by the time ``main`` returns, state is committed, evidence is fsynced and change
-    records are closed. What shutdown would still do that matters is done here, in its order:
-    non-daemon threads joined, atexit handlers (temporary folders, logging) run, the standard streams
-    flushed.
+    records are closed. What shutdown would still do that matters is done by ``runner.procexit``.
     """
+    from runner import procexit
+
     try:
         rc = main()
     except SystemExit as exc:  # argparse: --help, --version, usage errors
-        rc = _exit_code(exc.code)
-    _shutdown()
-    os._exit(rc)
-
-
-def _exit_code(code: object) -> int:
-    """The status ``sys.exit(code)`` would give."""
-    if code is None:
-        return 0
-    if isinstance(code, int):
-        return code
-    print(code, file=sys.stderr)
-    return 1
-
-
-def _shutdown() -> None:
-    import atexit
-    import threading
-
-    for thread in threading.enumerate():
-        if thread is not threading.main_thread() and not thread.daemon:
-            thread.join()
-    atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass  # a closed pipe (maintctl ... | head) or stream: nothing left to deliver
+        rc = procexit.exit_status(exc.code)
+    procexit.end(rc)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,8 +3,9 @@
 Settings come from the engine's adapter (``runner.adapters.ansible``: pinned environment, host key
 checking, interpreter, forks); this module adds what classification needs and the adapter's
 per-host step folding drops: the raw result events (task uuid, task path, handler markers) and the
-reason a task was skipped, recorded by a small callback plugin. Events stream to ``on_event`` as
-they happen; ansible-runner's per-event files are not written.
+reason a task was skipped, recorded by a small callback plugin. ansible-playbook ends without the
+interpreter's teardown (``maintctl_exit``, see ``runner.adapters.ansible_proc``). Events stream to
+``on_event`` as they happen; ansible-runner's per-event files are not written.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.adapters.ansible import PlaybookSpec, ansible_cmdline, ansible_env
-from runner.adapters.ansible_proc import runner_options
+from runner.adapters.ansible_proc import exit_callback_env, runner_options
 from runner.adapters.ansible_runner_loader import load_ansible_runner
 from runner.errors import AdapterError
 
@@ -90,11 +91,7 @@ def run_playbook(
             (data_dir / sub).mkdir(mode=0o700)
         skips = data_dir / "skips.jsonl"
         env = ansible_env(spec, data_dir)
-        env.update(
-            ANSIBLE_CALLBACK_PLUGINS=str(PLUGIN_DIR),
-            ANSIBLE_CALLBACKS_ENABLED="maintctl_drift_skips",
-            MAINTCTL_DRIFT_SKIPS=str(skips),
-        )
+        env.update(exit_callback_env([PLUGIN_DIR], ["maintctl_drift_skips"]), MAINTCTL_DRIFT_SKIPS=str(skips))
         kept: list[dict[str, Any]] = []
         started: list[bool] = []
 
