@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.adapters.ansible_events import EventFolder
-from runner.adapters.ansible_proc import runner_options
+from runner.adapters.ansible_proc import exit_callback_env, runner_options
 from runner.engine.kind import HostResult, StepResult
 from runner.errors import AdapterError
 
@@ -205,7 +205,7 @@ def run_playbook(
             inventory=[str(p.resolve()) for p in inventories],
             limit=",".join(spec.hosts),
             extravars=dict(spec.extravars),
-            envvars=ansible_env(spec, data_dir),
+            envvars={**ansible_env(spec, data_dir), **exit_callback_env()},
             forks=spec.forks,
             cmdline=shlex.join(ansible_cmdline(spec)) or None,
             timeout=spec.timeout,

@@ -13,7 +13,7 @@ Both callers (the engine adapter in ``runner.adapters.ansible`` and the drift ch
 ``graceful_termination()`` makes a cancelled or timed-out run stop Ansible's workers as well (see there).
 
 ``CALLBACK_PLUGINS`` holds ``maintctl_exit``, a callback that ends ansible-playbook without the
-interpreter's teardown (~0.1 s a playbook; see the plugin); a run enables it with ``exit_callback_env``.
+interpreter's teardown (~0.1 s a playbook; see the plugin); every run enables it with ``exit_callback_env``.
 
 ``without_close_delay()`` removes a fixed 0.1 s per playbook: ansible-runner closes its pexpect child
 only after the child has exited and been reaped, and ptyprocess still sleeps ``delayafterclose``
@@ -29,6 +29,7 @@ import signal
 import threading
 import time
 import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,19 @@ _lock = threading.Lock()
 _installed: list[bool] = []
 
 
-def exit_callback_env(plugin_dirs: list[Path], enabled: list[str]) -> dict[str, str]:
-    """Environment enabling the ``enabled`` callbacks from ``plugin_dirs``, and ``maintctl_exit``."""
+def exit_callback_env(plugin_dirs: Sequence[Path] = (), enabled: Sequence[str] = ()) -> dict[str, str]:
+    """Environment enabling ``maintctl_exit`` and the ``enabled`` callbacks found in ``plugin_dirs``.
+
+    Callbacks the user enabled in maintctl's own environment (``ANSIBLE_CALLBACKS_ENABLED``, e.g. a
+    profiler or a run recorder) stay enabled, from their folders (``ANSIBLE_CALLBACK_PLUGINS``).
+    """
+    dirs = [str(p) for p in [*plugin_dirs, CALLBACK_PLUGINS]]
+    names = [*enabled, "maintctl_exit"]
+    theirs = [n.strip() for n in os.environ.get("ANSIBLE_CALLBACKS_ENABLED", "").split(",") if n.strip()]
+    their_dirs = [d for d in os.environ.get("ANSIBLE_CALLBACK_PLUGINS", "").split(os.pathsep) if d]
     return {
-        "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join(str(p) for p in [*plugin_dirs, CALLBACK_PLUGINS]),
-        "ANSIBLE_CALLBACKS_ENABLED": ",".join([*enabled, "maintctl_exit"]),
+        "ANSIBLE_CALLBACK_PLUGINS": os.pathsep.join([*dirs, *(d for d in their_dirs if d not in dirs)]),
+        "ANSIBLE_CALLBACKS_ENABLED": ",".join([*names, *(n for n in theirs if n not in names)]),
     }
 
 

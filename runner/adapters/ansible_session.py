@@ -62,7 +62,7 @@ from runner.adapters.ansible import (
     scrub_command_file,
 )
 from runner.adapters.ansible_events import EventFolder, stats_from_event
-from runner.adapters.ansible_proc import runner_options
+from runner.adapters.ansible_proc import exit_callback_env, runner_options
 from runner.adapters.gate_server import GateServer
 from runner.adapters.gated_playbook import GATE, gate_problem
 from runner.adapters.session_parts import Decision, Go, SessionProcess, Skip
@@ -299,7 +299,7 @@ class PlaybookSession:
             marker = {"name": MARKER_PLAY, "hosts": "{{ maintctl_order }}", "gather_facts": False, "tasks": []}
             plays.insert(len(playbooks) - 1, marker)
             wrapper.write_text(json.dumps(plays), encoding="utf-8")
-            env = {**ansible_env(self.spec, data_dir), **self._gate_env()}
+            env = {**ansible_env(self.spec, data_dir), **exit_callback_env(), **self._gate_env()}
             if self._held and proc.first == 0:
                 env["MAINTCTL_GATE_START"] = "1"
             runner = load_ansible_runner().run(

@@ -10,32 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from runner.adapters.ansible import PlaybookSpec
+from runner.adapters.ansible import run_playbook as engine_run
+from runner.adapters.ansible_proc import CALLBACK_PLUGINS, exit_callback_env
 from runner.kinds.drift.ansible_check import run_playbook, spec_for
 
-# Marks what a process did on its way out: atexit handlers, a non-daemon thread finishing, and the
-# interpreter's teardown (a module global's __del__ runs only when finalization clears the module).
-_PROBE = textwrap.dedent(
-    """
-    import atexit, os, sys, threading, time
-    _log = os.environ["EXIT_PROBE_LOG"]
-    def mark(what, _log=_log, _open=open):  # bound now: globals are gone during the teardown
-        with _open(_log, "a") as fh:
-            fh.write(what + "\\n")
-    class _Teardown:
-        def __del__(self, _mark=mark):
-            _mark("teardown")
-    _probe = _Teardown()
-    atexit.register(mark, "atexit")
-    """
-)
-
-
-def _marks(log: Path) -> list[str]:
-    return log.read_text().split() if log.exists() else []
+from .exit_probe import PROBE, marks, probe_ansible_playbook
 
 
 def _script(tmp_path: Path, body: str, install: bool) -> subprocess.CompletedProcess[str]:
-    code = _PROBE + textwrap.dedent(
+    code = PROBE + textwrap.dedent(
         f"""
         from runner.procexit import install_fast_exit
         if {install!r}:
@@ -57,16 +41,16 @@ def test_exit_keeps_status_threads_and_atexit_and_skips_only_the_teardown(tmp_pa
     """
     done = _script(tmp_path, body, install)
     assert done.returncode == 3, done.stderr
-    marks = _marks(tmp_path / "log")
-    assert marks[:2] == ["thread", "atexit"]  # CPython's order: threads joined, then atexit
-    assert ("teardown" in marks) is not install  # the probe sees a teardown when there is one
+    seen = marks(tmp_path / "log")
+    assert seen[:2] == ["thread", "atexit"]  # CPython's order: threads joined, then atexit
+    assert ("teardown" in seen) is not install  # the probe sees a teardown when there is one
 
 
 @pytest.mark.parametrize(("code", "status", "stderr"), [("None", 0, ""), ("'bye'", 1, "bye"), ("True", 1, "")])
 def test_exit_status_is_what_sys_exit_gives(tmp_path: Path, code: str, status: int, stderr: str) -> None:
     done = _script(tmp_path, f"sys.exit({code})", install=True)
     assert done.returncode == status and done.stderr.strip() == stderr
-    assert "teardown" not in _marks(tmp_path / "log")
+    assert "teardown" not in marks(tmp_path / "log")
 
 
 def test_a_forked_worker_or_a_thread_gets_the_real_sys_exit(tmp_path: Path) -> None:
@@ -92,7 +76,7 @@ def test_a_forked_worker_or_a_thread_gets_the_real_sys_exit(tmp_path: Path) -> N
     """
     done = _script(tmp_path, body, install=True)
     assert done.returncode == 4, done.stderr
-    assert _marks(tmp_path / "log") == ["worker-raised-5", "thread-raised-6", "main-goes-on", "atexit"]
+    assert marks(tmp_path / "log") == ["worker-raised-5", "thread-raised-6", "main-goes-on", "atexit"]
 
 
 PLAY = """
@@ -107,26 +91,47 @@ PLAY = """
 """
 
 
-@pytest.mark.parametrize(("fail", "rc"), [(False, 0), (True, 2)])
-def test_a_drift_playbook_ends_without_teardown_with_ansibles_status(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, rc: int
-) -> None:
-    site = tmp_path / "site"
-    site.mkdir()
-    # In ansible-playbook only: the probe, loaded at interpreter start-up like any sitecustomize.
-    (site / "sitecustomize.py").write_text(
-        "import os, sys\nif os.path.basename(sys.argv[0]) == 'ansible-playbook':\n"
-        + textwrap.indent(_PROBE, "    ")
-    )
-    monkeypatch.setenv("PYTHONPATH", str(site))
-    monkeypatch.setenv("EXIT_PROBE_LOG", str(tmp_path / "log"))
+def _probe_ansible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool) -> tuple[Path, Path]:
+    probe_ansible_playbook(tmp_path, monkeypatch)
     (tmp_path / "pb.yml").write_text(PLAY)
     inv = tmp_path / "inv.ini"
     inv.write_text(
         f"l1 ansible_connection=local managed_path={tmp_path / 'l1.txt'} fail_here={fail}\n"
         "[all:vars]\nansible_python_interpreter=/usr/bin/python3\n"
     )
-    run = run_playbook(spec_for(tmp_path / "pb.yml", inv, hosts=["l1"]), work_dir=tmp_path)
+    return tmp_path / "pb.yml", inv
+
+
+@pytest.mark.parametrize(("fail", "rc"), [(False, 0), (True, 2)])
+def test_a_drift_playbook_ends_without_teardown_with_ansibles_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, rc: int
+) -> None:
+    playbook, inv = _probe_ansible(tmp_path, monkeypatch, fail)
+    run = run_playbook(spec_for(playbook, inv, hosts=["l1"]), work_dir=tmp_path)
     assert run.rc == rc and run.status == ("failed" if fail else "successful")
     assert any(e["event"] == "playbook_on_stats" for e in run.events)
-    assert _marks(tmp_path / "log") == ["atexit"]  # Ansible's atexit handlers ran; no teardown
+    assert marks(tmp_path / "log") == ["atexit"]  # Ansible's atexit handlers ran; no teardown
+
+
+@pytest.mark.parametrize(("fail", "rc"), [(False, 0), (True, 2)])
+def test_an_engine_playbook_ends_without_teardown_with_ansibles_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, rc: int
+) -> None:
+    playbook, inv = _probe_ansible(tmp_path, monkeypatch, fail)
+    res = engine_run(PlaybookSpec(playbook=playbook, inventory=inv, hosts=["l1"]), data_dir=tmp_path / "run")
+    assert res.rc == rc and res.ok is not fail and res.hosts["l1"].failed is fail
+    assert marks(tmp_path / "log") == ["atexit"]
+
+
+def test_the_users_own_callbacks_stay_enabled(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ANSIBLE_CALLBACKS_ENABLED", raising=False)
+    monkeypatch.delenv("ANSIBLE_CALLBACK_PLUGINS", raising=False)
+    assert exit_callback_env() == {
+        "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
+        "ANSIBLE_CALLBACKS_ENABLED": "maintctl_exit",
+    }
+    monkeypatch.setenv("ANSIBLE_CALLBACKS_ENABLED", "profile_tasks, ara_default,maintctl_exit")
+    monkeypatch.setenv("ANSIBLE_CALLBACK_PLUGINS", f"/opt/ara/plugins:{CALLBACK_PLUGINS}")
+    env = exit_callback_env([tmp_path], ["maintctl_drift_skips"])
+    assert env["ANSIBLE_CALLBACKS_ENABLED"] == "maintctl_drift_skips,maintctl_exit,profile_tasks,ara_default"
+    assert env["ANSIBLE_CALLBACK_PLUGINS"] == f"{tmp_path}:{CALLBACK_PLUGINS}:/opt/ara/plugins"

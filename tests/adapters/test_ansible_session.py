@@ -21,6 +21,8 @@ from runner.adapters.ansible_session import Go, PlaybookSession, Skip
 from runner.engine.kind import StepResult
 from runner.errors import AdapterError
 
+from .exit_probe import marks, probe_ansible_playbook
+
 HOSTS = ["a", "b", "c", "d"]
 
 LEAD = """
@@ -203,6 +205,19 @@ def test_close_stops_the_play_at_the_next_gate(pb: dict[str, Any]) -> None:
     proc = s._procs[0]
     assert proc.ended and proc.thread is not None and not proc.thread.is_alive()
     assert proc.status == "successful", "end_play ends the rollout cleanly"
+
+
+def test_a_sessions_ansible_playbook_ends_without_teardown(pb: dict[str, Any],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    log = probe_ansible_playbook(pb["tmp"], monkeypatch)
+    with session(pb, [("a", "b")]) as s:
+        s.start()
+        s.wait_lead()
+        s.open_batch(0, {"a": Go({"word": "x"}), "b": Go({"word": "x", "fail": True})})
+        result = s.wait_batch(0)
+    assert {h: r.status for h, r in result.hosts.items()} == {"a": "changed", "b": "failed"}
+    assert marks(log) == ["atexit"], "Ansible's atexit handlers ran, the interpreter's teardown did not"
+    assert s._procs[0].ended and s._procs[0].rc == 2, "Ansible's own exit status"
 
 
 def test_a_whole_failed_batch_ends_ansibles_play_and_the_session_goes_on(pb: dict[str, Any]) -> None:
