@@ -135,3 +135,14 @@ def test_the_users_own_callbacks_stay_enabled(monkeypatch: pytest.MonkeyPatch, t
     env = exit_callback_env([tmp_path], ["maintctl_drift_skips"])
     assert env["ANSIBLE_CALLBACKS_ENABLED"] == "maintctl_drift_skips,maintctl_exit,profile_tasks,ara_default"
     assert env["ANSIBLE_CALLBACK_PLUGINS"] == f"{tmp_path}:{CALLBACK_PLUGINS}:/opt/ara/plugins"
+
+
+def test_an_ansible_playbook_that_cannot_import_maintctl_ends_the_usual_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    playbook, inv = _probe_ansible(tmp_path, monkeypatch, fail=False)
+    site = tmp_path / "site" / "sitecustomize.py"  # as an ansible-playbook of another environment
+    site.write_text(site.read_text() + "    sys.modules['runner.procexit'] = None\n")
+    run = run_playbook(spec_for(playbook, inv, hosts=["l1"]), work_dir=tmp_path)
+    assert run.rc == 0 and run.status == "successful"  # the callback does not fail the run
+    assert marks(tmp_path / "log") == ["atexit", "teardown"]

@@ -9,17 +9,23 @@ with the status ``sys.exit`` would give. maintctl's own command ends the same wa
 
 Installed when Ansible loads the callback, for ansible-playbook's main thread only (a worker forked
 later, or a thread, keeps the real ``sys.exit``). Loaded only by maintctl's runs that enable it
-(``runner.adapters.ansible_proc.exit_callback_env``), whose ansible-playbook is the one installed
-beside maintctl, so ``runner`` is importable here.
+(``runner.adapters.ansible_proc.exit_callback_env``), whose ansible-playbook is normally the one
+installed beside maintctl. If it is not (``runner`` cannot be imported here), ansible-playbook ends
+the usual way: a callback that fails to import would fail the whole run, for a mere speed-up.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ansible.plugins.callback import CallbackBase  # type: ignore[import-not-found,unused-ignore]
 
-from runner.procexit import install_fast_exit
+_install: Callable[[], None] | None
+try:
+    from runner.procexit import install_fast_exit as _install
+except ImportError:  # an ansible-playbook from another environment: the usual exit
+    _install = None
 
 
 class CallbackModule(CallbackBase):  # type: ignore[misc,unused-ignore]
@@ -30,4 +36,5 @@ class CallbackModule(CallbackBase):  # type: ignore[misc,unused-ignore]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        install_fast_exit()
+        if _install is not None:
+            _install()
